@@ -1,0 +1,98 @@
+//! The edge's checks: everything decided from the request, the click id and
+//! the campaign config alone, in SPEC §2 order —
+//! click_id_missing, click_not_found, campaign_not_found, campaign_mismatch,
+//! secure_code_invalid, campaign_not_active, campaign_privacy_error,
+//! goal_not_found — then what the campaign object needs handed over.
+//!
+//! It runs in two steps because the campaign comes from KV in between:
+//! [`identify`] says which campaign to load, [`admit`] checks against it.
+
+use crate::campaign::{Campaign, CampaignStatus};
+use crate::catalog::Rejection;
+use crate::click::{Click, ClickKey};
+use crate::ids::CampaignId;
+use crate::ledger::Submission;
+use crate::postback::Postback;
+use std::net::IpAddr;
+
+/// A postback whose click id verified: the click, and the campaign to load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identified {
+    pub click_id: String,
+    pub click: Click,
+    /// The postback's `campaign_id` if it sent one, else the click's.
+    pub campaign_id: CampaignId,
+}
+
+/// The first three checks: a click id, a genuine one, and a campaign id
+/// that can exist. A `campaign_id` that is not a well-formed id names no
+/// campaign, so it is `campaign_not_found` without a lookup.
+pub fn identify(postback: &Postback, key: &ClickKey) -> Result<Identified, Rejection> {
+    let click_id = postback.click_id.as_deref().ok_or(Rejection::ClickIdMissing)?;
+    let click = Click::verify(click_id, key).ok_or(Rejection::ClickNotFound)?;
+    let campaign_id = match postback.campaign_id.as_deref() {
+        None => click.campaign.clone(),
+        Some(text) => CampaignId::parse(text).ok_or(Rejection::CampaignNotFound)?,
+    };
+    Ok(Identified {
+        click_id: click_id.to_owned(),
+        click,
+        campaign_id,
+    })
+}
+
+/// The remaining edge checks against the campaign `identified` named
+/// (`None`: no such campaign), and the submission for its Durable Object.
+/// `source` is the postback's sender (`CF-Connecting-IP`); `now` is Unix
+/// seconds.
+pub fn admit(
+    identified: &Identified,
+    postback: &Postback,
+    campaign: Option<&Campaign>,
+    source: Option<IpAddr>,
+    now: i64,
+) -> Result<Submission, Rejection> {
+    let campaign = campaign.ok_or(Rejection::CampaignNotFound)?;
+    if identified.click.campaign != *campaign.id() {
+        return Err(Rejection::CampaignMismatch);
+    }
+    if !campaign.admits_source(postback.secure.as_deref(), source) {
+        return Err(Rejection::SecureCodeInvalid);
+    }
+    if campaign.status() != CampaignStatus::Active {
+        return Err(Rejection::CampaignNotActive);
+    }
+    let click = &identified.click;
+    if !campaign.admits_partner(&click.partner) {
+        return Err(Rejection::CampaignPrivacyError);
+    }
+    let goal = campaign
+        .goal(postback.goal.as_deref())
+        .ok_or(Rejection::GoalNotFound)?;
+
+    // A click from the future (clock skew between minting systems) has
+    // just happened.
+    let time_to_action = u64::try_from(now - i64::from(click.time)).unwrap_or(0);
+    Ok(Submission {
+        campaign_id: campaign.id().clone(),
+        click_id: identified.click_id.clone(),
+        partner_id: click.partner.clone(),
+        country: click.country.as_str().to_owned(),
+        goal: goal.to_owned(),
+        action_id: postback.action_id.clone(),
+        status: postback.status.unwrap_or(campaign.default_status()),
+        sum: postback.sum,
+        currency: postback
+            .currency
+            .clone()
+            .unwrap_or_else(|| campaign.currency().to_owned()),
+        on_time: campaign.is_on_time(time_to_action),
+        payout: campaign.payout(goal, click.country, &click.partner, postback.sum),
+        caps: campaign.caps().to_vec(),
+        timezone: campaign.timezone(),
+        fields: postback.kept_fields(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,115 @@
+//! A conversion: its identity, its record, and the status machine.
+
+use crate::ids::{CampaignId, PartnerId};
+use crate::money::Money;
+use crate::status::Status;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The identity of a conversion within its campaign (SPEC §4): with an
+/// `action_id`, (goal, action_id) whatever the click; without, (goal,
+/// click). Lengths are written in so that no two identities print alike.
+pub fn identity(goal: &str, action_id: Option<&str>, click_id: &str) -> String {
+    match action_id {
+        Some(action) => format!("action|{}|{goal}|{action}", goal.len()),
+        None => format!("click|{}|{goal}|{click_id}", goal.len()),
+    }
+}
+
+/// The public id of a conversion: derived from its campaign and identity,
+/// so a retried postback names the same conversion.
+pub fn conversion_id(campaign: &CampaignId, identity: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(campaign.as_str().as_bytes());
+    hash.update([0]);
+    hash.update(identity.as_bytes());
+    let digest = hash.finalize();
+    format!("cv_{}", URL_SAFE_NO_PAD.encode(&digest[..15]))
+}
+
+/// Whether a conversion in status `from` may move to `to`: only a pending
+/// conversion changes, and only to another status.
+pub fn transition(from: Status, to: Status) -> Result<(), crate::catalog::Rejection> {
+    use crate::catalog::Rejection;
+    if from == to {
+        Err(Rejection::StatusSame)
+    } else if from != Status::Pending {
+        Err(Rejection::StatusConfirmed)
+    } else {
+        Ok(())
+    }
+}
+
+/// A conversion as stored and as delivered to the origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversion {
+    pub id: String,
+    pub identity: String,
+    pub campaign_id: CampaignId,
+    pub click_id: String,
+    pub partner_id: PartnerId,
+    pub country: String,
+    pub goal: String,
+    pub action_id: Option<String>,
+    pub status: Status,
+    pub payout: Money,
+    pub currency: String,
+    pub sum: Option<Money>,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// 1 when created, +1 per status change: the outbox message for each
+    /// revision has its own stable id.
+    pub revision: u32,
+    /// The advertiser's extra fields (`comment`, `custom_field1`, …).
+    pub fields: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Rejection;
+
+    #[test]
+    fn every_pair_of_statuses() {
+        use Status::*;
+        for from in Status::ALL {
+            for to in Status::ALL {
+                let expected = if from == to {
+                    Err(Rejection::StatusSame)
+                } else if from == Pending {
+                    Ok(())
+                } else {
+                    Err(Rejection::StatusConfirmed)
+                };
+                assert_eq!(transition(from, to), expected, "{from} -> {to}");
+            }
+        }
+        assert_eq!(transition(Pending, Approved), Ok(()));
+        assert_eq!(transition(Approved, Declined), Err(Rejection::StatusConfirmed));
+        assert_eq!(transition(Hold, Hold), Err(Rejection::StatusSame));
+    }
+
+    #[test]
+    fn action_id_identifies_whatever_the_click() {
+        assert_eq!(identity("1", Some("A"), "click1"), identity("1", Some("A"), "click2"));
+        assert_ne!(identity("1", Some("A"), "c"), identity("2", Some("A"), "c"));
+        assert_ne!(identity("1", None, "c1"), identity("1", None, "c2"));
+        assert_ne!(identity("1", None, "c"), identity("1", Some("c"), "c"));
+        // Separators inside ids cannot make two identities collide.
+        assert_ne!(identity("a|b", Some("c"), "x"), identity("a", Some("b|c"), "x"));
+    }
+
+    #[test]
+    fn conversion_ids_are_stable_and_distinct() {
+        let c = CampaignId::parse("1001").unwrap();
+        let d = CampaignId::parse("1002").unwrap();
+        let id = conversion_id(&c, "click|1|1|abc");
+        assert_eq!(id, conversion_id(&c, "click|1|1|abc"));
+        assert_ne!(id, conversion_id(&d, "click|1|1|abc"));
+        assert_eq!(id.len(), 23);
+    }
+}

@@ -1,0 +1,36 @@
+//! An in-memory [`Store`], for tests and benchmarks: the same contract as
+//! the campaign object's SQLite tables.
+
+use super::{Change, Conversion, CounterKey, OutboxMessage, Store};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore {
+    pub conversions: BTreeMap<String, Conversion>,
+    pub counters: BTreeMap<CounterKey, Decimal>,
+    pub outbox: Vec<OutboxMessage>,
+}
+
+impl Store for MemoryStore {
+    type Error = Infallible;
+
+    fn conversion(&self, identity: &str) -> Result<Option<Conversion>, Infallible> {
+        Ok(self.conversions.get(identity).cloned())
+    }
+
+    fn counter(&self, key: &CounterKey) -> Result<Decimal, Infallible> {
+        Ok(self.counters.get(key).copied().unwrap_or_default())
+    }
+
+    fn commit(&mut self, change: &Change) -> Result<(), Infallible> {
+        self.conversions
+            .insert(change.conversion.identity.clone(), change.conversion.clone());
+        for c in &change.counters {
+            self.counters.insert(c.key.clone(), c.value);
+        }
+        self.outbox.push(change.outbox.clone());
+        Ok(())
+    }
+}

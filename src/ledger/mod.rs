@@ -1,0 +1,257 @@
+//! The ledger: what a campaign's Durable Object decides about a postback
+//! that passed the edge — new or update, time to action, payout, caps — and
+//! the one change it commits for it.
+//!
+//! [`decide`] reads through a [`Store`] and returns a [`Decision`]; the
+//! caller commits the decision's [`Change`] (conversion, counters and outbox
+//! message together) or, for a dry run, drops it. Reading, deciding and
+//! committing without yielding is what makes caps exact: the object runs
+//! them with no `await` in between, so no other postback interleaves.
+
+mod cap;
+mod conversion;
+pub mod memory;
+mod period;
+
+pub use cap::{Cap, CapLimit, CounterKey};
+pub use conversion::{conversion_id, identity, transition, Conversion};
+pub use period::{CapPeriod, PeriodSpan};
+
+use crate::catalog::Rejection;
+use crate::ids::{CampaignId, PartnerId};
+use crate::money::Money;
+use crate::status::Status;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What the edge hands the campaign object after its checks passed:
+/// the postback, and what the edge computed statelessly (time to action,
+/// payout) with the campaign rules the object needs (caps, timezone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Submission {
+    pub campaign_id: CampaignId,
+    pub click_id: String,
+    pub partner_id: PartnerId,
+    pub country: String,
+    pub goal: String,
+    pub action_id: Option<String>,
+    pub status: Status,
+    pub sum: Option<Money>,
+    pub currency: String,
+    /// Time to action inside the campaign's window.
+    pub on_time: bool,
+    /// The matching payout; `None` when no rule matched.
+    pub payout: Option<Money>,
+    pub caps: Vec<Cap>,
+    pub timezone: Tz,
+    pub fields: BTreeMap<String, String>,
+}
+
+/// A counter's new value, and when its period ends (after which the row is
+/// garbage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterUpdate {
+    pub key: CounterKey,
+    pub value: Decimal,
+    pub expires_at: i64,
+}
+
+/// A message for the origin, written with the conversion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// Stable for the message: the Standard Webhooks `webhook-id` and the
+    /// `Idempotency-Key`.
+    pub id: String,
+    /// The JSON body, fixed at commit time so that every retry sends the
+    /// same bytes.
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// Everything one accepted postback writes, in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub conversion: Conversion,
+    /// The status before, for an update.
+    pub previous: Option<Status>,
+    pub counters: Vec<CounterUpdate>,
+    pub outbox: OutboxMessage,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Accept(Change),
+    Reject(Rejection),
+}
+
+/// The campaign object's storage, as the ledger sees it.
+pub trait Store {
+    type Error;
+    fn conversion(&self, identity: &str) -> Result<Option<Conversion>, Self::Error>;
+    /// A counter's value; zero when it has none.
+    fn counter(&self, key: &CounterKey) -> Result<Decimal, Self::Error>;
+    /// Writes a change: all of it or, on error, none of it.
+    fn commit(&mut self, change: &Change) -> Result<(), Self::Error>;
+}
+
+/// The answer the campaign object gives the edge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Verdict {
+    Accepted {
+        conversion_id: String,
+        conversion_status: Status,
+        /// Whether this postback created the conversion (or updated it).
+        created: bool,
+    },
+    /// `code` is a catalog code; the edge treats any other as
+    /// `invalid_error_code`.
+    Rejected { code: String },
+}
+
+impl Decision {
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            Decision::Accept(change) => Verdict::Accepted {
+                conversion_id: change.conversion.id.clone(),
+                conversion_status: change.conversion.status,
+                created: change.previous.is_none(),
+            },
+            Decision::Reject(r) => Verdict::Rejected {
+                code: r.code().to_owned(),
+            },
+        }
+    }
+}
+
+/// Decides a submission against the stored state, at `now`. Checks, in
+/// SPEC order — for an existing conversion: status_same, status_confirmed;
+/// for a new one: wrong_time_to_action, payouts_not_found, cap_reached.
+/// Reads only; the caller commits.
+pub fn decide<S: Store>(
+    store: &S,
+    submission: &Submission,
+    now: DateTime<Utc>,
+) -> Result<Decision, S::Error> {
+    let identity = identity(
+        &submission.goal,
+        submission.action_id.as_deref(),
+        &submission.click_id,
+    );
+    if let Some(existing) = store.conversion(&identity)? {
+        return Ok(update(existing, submission.status, now));
+    }
+    if !submission.on_time {
+        return Ok(Decision::Reject(Rejection::WrongTimeToAction));
+    }
+    let Some(payout) = submission.payout else {
+        return Ok(Decision::Reject(Rejection::PayoutsNotFound));
+    };
+    let Some(counters) = count(store, submission, payout, now)? else {
+        return Ok(Decision::Reject(Rejection::CapReached));
+    };
+    let conversion = Conversion {
+        id: conversion_id(&submission.campaign_id, &identity),
+        identity,
+        campaign_id: submission.campaign_id.clone(),
+        click_id: submission.click_id.clone(),
+        partner_id: submission.partner_id.clone(),
+        country: submission.country.clone(),
+        goal: submission.goal.clone(),
+        action_id: submission.action_id.clone(),
+        status: submission.status,
+        payout,
+        currency: submission.currency.clone(),
+        sum: submission.sum,
+        created_at: now.timestamp(),
+        updated_at: now.timestamp(),
+        revision: 1,
+        fields: submission.fields.clone(),
+    };
+    let outbox = outbox_message(&conversion, "conversion.created", now);
+    Ok(Decision::Accept(Change {
+        conversion,
+        previous: None,
+        counters,
+        outbox,
+    }))
+}
+
+fn update(existing: Conversion, status: Status, now: DateTime<Utc>) -> Decision {
+    if let Err(rejection) = transition(existing.status, status) {
+        return Decision::Reject(rejection);
+    }
+    let previous = existing.status;
+    let conversion = Conversion {
+        status,
+        updated_at: now.timestamp(),
+        revision: existing.revision.saturating_add(1),
+        ..existing
+    };
+    let outbox = outbox_message(&conversion, "conversion.updated", now);
+    // A status change does not release cap room (SPEC §6): no counters.
+    Decision::Accept(Change {
+        conversion,
+        previous: Some(previous),
+        counters: Vec::new(),
+        outbox,
+    })
+}
+
+/// The new values of every counter the conversion touches, or `None` if
+/// one cap has no room. Caps that share a counter (same kind, period, goals
+/// and partner scope, different limits) are each checked against it and
+/// add to it once.
+fn count<S: Store>(
+    store: &S,
+    submission: &Submission,
+    payout: Money,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<CounterUpdate>>, S::Error> {
+    let mut updates: BTreeMap<CounterKey, CounterUpdate> = BTreeMap::new();
+    for cap in submission.caps.iter().filter(|c| c.counts_goal(&submission.goal)) {
+        let (key, span) = cap.counter(submission.timezone, &submission.partner_id, now);
+        let used = store.counter(&key)?;
+        let increment = cap.increment(payout);
+        if !cap.admits(used, increment) {
+            return Ok(None);
+        }
+        updates.insert(
+            key.clone(),
+            CounterUpdate {
+                key,
+                value: used + increment,
+                expires_at: span.end,
+            },
+        );
+    }
+    Ok(Some(updates.into_values().collect()))
+}
+
+#[derive(Serialize)]
+struct WebhookBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    timestamp: String,
+    data: &'a Conversion,
+}
+
+fn outbox_message(conversion: &Conversion, kind: &str, now: DateTime<Utc>) -> OutboxMessage {
+    let body = WebhookBody {
+        kind,
+        timestamp: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        data: conversion,
+    };
+    OutboxMessage {
+        id: format!("msg_{}_{}", conversion.id, conversion.revision),
+        // Serializing plain strings, numbers and maps cannot fail.
+        body: serde_json::to_string(&body).unwrap_or_default(),
+        created_at: now.timestamp(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,17 @@
+//! postback-edge: an edge validator for advertisers' postbacks.
+//!
+//! The pure core (every module but `shell`) decides; the wasm shell only
+//! moves data between HTTP, KV, the campaign Durable Object and the origin.
+//! See ARCHITECTURE.md for the map.
+
+pub mod campaign;
+pub mod catalog;
+pub mod click;
+pub mod edge;
+pub mod ids;
+pub mod ledger;
+pub mod money;
+pub mod params;
+pub mod postback;
+pub mod secret;
+pub mod status;

@@ -1,0 +1,324 @@
+//! Reads a postback's raw parameters from a query string, a form body or a
+//! JSON body into one list of name/value pairs, enforcing SPEC §4's limits.
+//!
+//! This layer knows nothing of what a parameter means except its aliases:
+//! `clickid` is `click_id`, `offer_id` is `campaign_id`, `sale_amount` is
+//! `sum`. Anything it cannot read is a [`BadRequest`] naming the parameter;
+//! it never panics, whatever the bytes.
+
+use crate::catalog::BadRequest;
+use percent_encoding::percent_decode;
+
+/// Longest query string a postback may carry.
+pub const MAX_QUERY_BYTES: usize = 8 * 1024;
+/// Longest body a `POST /postback` may carry.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Most distinct parameters one postback may carry.
+pub const MAX_PARAMS: usize = 100;
+/// Longest parameter name.
+pub const MAX_NAME_BYTES: usize = 64;
+
+/// The body encodings `POST /postback` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Form,
+    Json,
+}
+
+impl BodyKind {
+    /// The body kind for a `Content-Type` header value, parameters such as
+    /// `charset` ignored. `None` for any other media type.
+    pub fn from_content_type(content_type: &str) -> Option<BodyKind> {
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        if media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            Some(BodyKind::Form)
+        } else if media.eq_ignore_ascii_case("application/json") {
+            Some(BodyKind::Json)
+        } else {
+            None
+        }
+    }
+}
+
+/// A postback's parameters, by canonical name, in the order first received.
+/// A name appears once: a repeat with the same value is folded, a repeat
+/// with another value is refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Parameters of a query string (without the leading `?`).
+    pub fn from_query(query: &str) -> Result<Params, BadRequest> {
+        if query.len() > MAX_QUERY_BYTES {
+            return Err(BadRequest::new(
+                "query",
+                format!("is longer than {MAX_QUERY_BYTES} bytes"),
+            ));
+        }
+        let mut params = Params::default();
+        params.add_urlencoded(query.as_bytes())?;
+        Ok(params)
+    }
+
+    /// Parameters of a `POST` request: its query string and its body, read
+    /// as one set (a name sent in both must carry the same value in both).
+    pub fn from_post(query: &str, kind: BodyKind, body: &[u8]) -> Result<Params, BadRequest> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(BadRequest::new(
+                "body",
+                format!("is longer than {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+        let mut params = Params::from_query(query)?;
+        match kind {
+            BodyKind::Form => params.add_urlencoded(body)?,
+            BodyKind::Json => params.add_json(body)?,
+        }
+        Ok(params)
+    }
+
+    /// The value of a parameter by canonical name.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every parameter, canonical names, in the order received.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    fn add_urlencoded(&mut self, input: &[u8]) -> Result<(), BadRequest> {
+        for piece in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            let (raw_name, raw_value) = match piece.iter().position(|&b| b == b'=') {
+                Some(eq) => (&piece[..eq], &piece[eq + 1..]),
+                None => (piece, &b""[..]),
+            };
+            let name = decode_component(raw_name, None)?;
+            let value = decode_component(raw_value, Some(&name))?;
+            self.insert(name, value)?;
+        }
+        Ok(())
+    }
+
+    fn add_json(&mut self, body: &[u8]) -> Result<(), BadRequest> {
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| BadRequest::new("body", format!("is not valid JSON ({e})")))?;
+        let serde_json::Value::Object(object) = value else {
+            return Err(BadRequest::new("body", "is JSON but not an object"));
+        };
+        for (name, value) in object {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                    return Err(BadRequest::new(
+                        canonical_name(&name),
+                        "must be a string or a number, not an array or object",
+                    ))
+                }
+            };
+            self.insert(name, text)?;
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, name: String, value: String) -> Result<(), BadRequest> {
+        if name.is_empty() {
+            return Err(BadRequest::new("(empty name)", "has no name"));
+        }
+        if name.len() > MAX_NAME_BYTES {
+            let shown: String = name.chars().take(24).collect();
+            return Err(BadRequest::new(
+                format!("{shown}…"),
+                format!("has a name longer than {MAX_NAME_BYTES} bytes"),
+            ));
+        }
+        let name = canonical_name(&name).to_owned();
+        if let Some((_, existing)) = self.pairs.iter().find(|(n, _)| *n == name) {
+            if *existing == value {
+                return Ok(());
+            }
+            return Err(BadRequest::new(
+                name,
+                "is given more than once with different values",
+            ));
+        }
+        if self.pairs.len() >= MAX_PARAMS {
+            return Err(BadRequest::new(
+                name,
+                format!("is one parameter too many: at most {MAX_PARAMS} are read"),
+            ));
+        }
+        self.pairs.push((name, value));
+        Ok(())
+    }
+}
+
+/// The canonical name of a parameter: aliases of SPEC §4 folded, every
+/// other name kept as sent.
+pub fn canonical_name(name: &str) -> &str {
+    match name {
+        "clickid" => "click_id",
+        "offer_id" => "campaign_id",
+        "sale_amount" => "sum",
+        other => other,
+    }
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component: `+` is a
+/// space, `%XX` a byte, and the result must be UTF-8. A `%` not followed by
+/// two hex digits is refused rather than passed through, so that a mangled
+/// click id is reported as such instead of failing its signature.
+fn decode_component(raw: &[u8], name: Option<&str>) -> Result<String, BadRequest> {
+    let blame = |problem: &str| {
+        let parameter = match name {
+            Some(n) => canonical_name(n).to_owned(),
+            None => String::from_utf8_lossy(raw).chars().take(24).collect(),
+        };
+        BadRequest::new(parameter, problem.to_owned())
+    };
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' {
+            let valid = raw.len() > i + 2
+                && raw[i + 1].is_ascii_hexdigit()
+                && raw[i + 2].is_ascii_hexdigit();
+            if !valid {
+                return Err(blame("has invalid percent-encoding"));
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    percent_decode(&plus_as_space)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| blame("is not valid UTF-8 once percent-decoded"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check_query(query: &str, expected: Result<&[(&str, &str)], &str>) {
+        let got = Params::from_query(query);
+        match (got, expected) {
+            (Ok(params), Ok(pairs)) => {
+                let got: Vec<_> = params.iter().collect();
+                assert_eq!(got, pairs.to_vec());
+            }
+            (Err(bad), Err(parameter)) => assert_eq!(bad.parameter(), parameter, "{bad:?}"),
+            (got, expected) => panic!("query {query:?}: got {got:?}, expected {expected:?}"),
+        }
+    }
+
+    #[test]
+    fn query_strings() {
+        check_query("", Ok(&[]));
+        check_query("click_id=abc&goal=1", Ok(&[("click_id", "abc"), ("goal", "1")]));
+        check_query("clickid=abc", Ok(&[("click_id", "abc")]));
+        check_query("offer_id=7&sale_amount=1.5", Ok(&[("campaign_id", "7"), ("sum", "1.5")]));
+        check_query("comment=hello+world%21", Ok(&[("comment", "hello world!")]));
+        check_query("a=1&&b=2&", Ok(&[("a", "1"), ("b", "2")]));
+        check_query("flag", Ok(&[("flag", "")]));
+        check_query("x=a=b", Ok(&[("x", "a=b")]));
+        check_query("note=%E2%9C%93", Ok(&[("note", "✓")]));
+    }
+
+    #[test]
+    fn same_value_twice_is_folded_but_a_different_one_is_refused() {
+        check_query("goal=1&goal=1", Ok(&[("goal", "1")]));
+        check_query("goal=1&goal=2", Err("goal"));
+        check_query("click_id=a&clickid=a", Ok(&[("click_id", "a")]));
+        check_query("click_id=a&clickid=b", Err("click_id"));
+        check_query("campaign_id=1&offer_id=2", Err("campaign_id"));
+    }
+
+    #[test]
+    fn broken_encoding_names_the_parameter() {
+        check_query("sum=%zz", Err("sum"));
+        check_query("sum=%4", Err("sum"));
+        check_query("sum=%", Err("sum"));
+        check_query("note=%FF%FE", Err("note"));
+        check_query("offer_id=%G1", Err("campaign_id"));
+        check_query("%zz=1", Err("%zz"));
+    }
+
+    #[test]
+    fn limits() {
+        let long = format!("comment={}", "a".repeat(MAX_QUERY_BYTES));
+        check_query(&long, Err("query"));
+        let many: Vec<String> = (0..=MAX_PARAMS).map(|i| format!("p{i}=1")).collect();
+        check_query(&many.join("&"), Err("p100"));
+        let long_name = format!("{}=1", "n".repeat(MAX_NAME_BYTES + 1));
+        assert!(Params::from_query(&long_name).is_err());
+        let body = vec![b'a'; MAX_BODY_BYTES + 1];
+        let err = Params::from_post("", BodyKind::Form, &body).unwrap_err();
+        assert_eq!(err.parameter(), "body");
+    }
+
+    #[test]
+    fn json_bodies() {
+        let p = Params::from_post(
+            "",
+            BodyKind::Json,
+            br#"{"clickid":"abc","sum":12.5,"goal":1,"flag":true,"note":null}"#,
+        )
+        .unwrap();
+        let mut got: Vec<_> = p.iter().collect();
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            [("click_id", "abc"), ("flag", "true"), ("goal", "1"), ("note", ""), ("sum", "12.5")]
+        );
+        let err = |body: &[u8]| Params::from_post("", BodyKind::Json, body).unwrap_err();
+        assert_eq!(err(b"[1,2]").parameter(), "body");
+        assert_eq!(err(b"\"click\"").parameter(), "body");
+        assert_eq!(err(b"{").parameter(), "body");
+        assert_eq!(err(br#"{"sale_amount":[1]}"#).parameter(), "sum");
+        assert_eq!(err(br#"{"goal":{"id":1}}"#).parameter(), "goal");
+    }
+
+    #[test]
+    fn post_merges_query_and_body() {
+        let p = Params::from_post("click_id=abc", BodyKind::Form, b"goal=2").unwrap();
+        assert_eq!(p.get("click_id"), Some("abc"));
+        assert_eq!(p.get("goal"), Some("2"));
+        let err = Params::from_post("goal=1", BodyKind::Form, b"goal=2").unwrap_err();
+        assert_eq!(err.parameter(), "goal");
+    }
+
+    #[test]
+    fn content_types() {
+        use BodyKind::*;
+        assert_eq!(BodyKind::from_content_type("application/json"), Some(Json));
+        assert_eq!(BodyKind::from_content_type("Application/JSON; charset=utf-8"), Some(Json));
+        assert_eq!(
+            BodyKind::from_content_type("application/x-www-form-urlencoded;charset=UTF-8"),
+            Some(Form)
+        );
+        assert_eq!(BodyKind::from_content_type("text/plain"), None);
+        assert_eq!(BodyKind::from_content_type(""), None);
+    }
+}
