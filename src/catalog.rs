@@ -121,7 +121,8 @@ impl Rejection {
                 code: "campaign_not_found",
                 message: "Campaign not found",
                 http_status: 404,
-                reason: "No campaign exists with the campaign_id (or offer_id) of the postback, or \
+                reason:
+                    "No campaign exists with the campaign_id (or offer_id) of the postback, or \
                          with the campaign the click was made for.",
                 fix: "Check the campaign_id in your postback URL against the campaign in the \
                       partner dashboard, or leave it out: the click id carries its campaign.",
@@ -264,7 +265,10 @@ impl BadRequest {
     }
 
     pub fn message(&self) -> String {
-        format!("Bad request: parameter `{}` {}", self.parameter, self.problem)
+        format!(
+            "Bad request: parameter `{}` {}",
+            self.parameter, self.problem
+        )
     }
 
     pub fn to_error_body(&self) -> ErrorBody {
@@ -351,31 +355,91 @@ mod tests {
     #[test]
     fn every_entry_matches_the_spec_table() {
         use Rejection::*;
-        check(InternalError, "internal_error", "Internal error. Please address to support", 503);
+        check(
+            InternalError,
+            "internal_error",
+            "Internal error. Please address to support",
+            503,
+        );
         check(
             InvalidErrorCode,
             "invalid_error_code",
             "Internal error: invalid error code. Please address to support",
             502,
         );
-        check(ClickIdMissing, "click_id_missing", "Click ID is missing", 400);
+        check(
+            ClickIdMissing,
+            "click_id_missing",
+            "Click ID is missing",
+            400,
+        );
         check(ClickNotFound, "click_not_found", "Click not found", 404);
-        check(CampaignNotFound, "campaign_not_found", "Campaign not found", 404);
-        check(CampaignNotActive, "campaign_not_active", "Campaign is not active", 409);
-        check(SecureCodeInvalid, "secure_code_invalid", "Secure code is not valid", 403);
-        check(GoalNotFound, "goal_not_found", "Goal not found in campaign", 404);
-        check(CampaignPrivacyError, "campaign_privacy_error", "Campaign privacy error", 403);
-        check(StatusSame, "status_same", "Conversion status is the same as received", 409);
-        check(StatusConfirmed, "status_confirmed", "Conversion status is confirmed", 409);
-        check(PayoutsNotFound, "payouts_not_found", "Campaign payouts not found", 422);
+        check(
+            CampaignNotFound,
+            "campaign_not_found",
+            "Campaign not found",
+            404,
+        );
+        check(
+            CampaignNotActive,
+            "campaign_not_active",
+            "Campaign is not active",
+            409,
+        );
+        check(
+            SecureCodeInvalid,
+            "secure_code_invalid",
+            "Secure code is not valid",
+            403,
+        );
+        check(
+            GoalNotFound,
+            "goal_not_found",
+            "Goal not found in campaign",
+            404,
+        );
+        check(
+            CampaignPrivacyError,
+            "campaign_privacy_error",
+            "Campaign privacy error",
+            403,
+        );
+        check(
+            StatusSame,
+            "status_same",
+            "Conversion status is the same as received",
+            409,
+        );
+        check(
+            StatusConfirmed,
+            "status_confirmed",
+            "Conversion status is confirmed",
+            409,
+        );
+        check(
+            PayoutsNotFound,
+            "payouts_not_found",
+            "Campaign payouts not found",
+            422,
+        );
         check(
             CapReached,
             "cap_reached",
             "Campaign cap is reached, conversion is rejected",
             409,
         );
-        check(WrongTimeToAction, "wrong_time_to_action", "Wrong time to action", 422);
-        check(CampaignMismatch, "campaign_mismatch", "Campaign mismatch", 409);
+        check(
+            WrongTimeToAction,
+            "wrong_time_to_action",
+            "Wrong time to action",
+            422,
+        );
+        check(
+            CampaignMismatch,
+            "campaign_mismatch",
+            "Campaign mismatch",
+            409,
+        );
     }
 
     #[test]
@@ -387,7 +451,10 @@ mod tests {
         for r in Rejection::ALL {
             assert!(r.reason().len() > 20, "{r:?} has no real reason");
             assert!(r.fix().len() > 20, "{r:?} has no real fix");
-            assert!(!r.reason().contains("  "), "{r:?} reason has a wrapping gap");
+            assert!(
+                !r.reason().contains("  "),
+                "{r:?} reason has a wrapping gap"
+            );
             assert!(!r.fix().contains("  "), "{r:?} fix has a wrapping gap");
         }
     }
@@ -404,7 +471,10 @@ mod tests {
         let bad = BadRequest::new("sum", "is not a decimal number");
         let body = bad.to_error_body();
         assert_eq!(body.code, "bad_request");
-        assert_eq!(body.message, "Bad request: parameter `sum` is not a decimal number");
+        assert_eq!(
+            body.message,
+            "Bad request: parameter `sum` is not a decimal number"
+        );
         assert_eq!(body.parameter.as_deref(), Some("sum"));
         assert_eq!(Refusal::from(bad).http_status(), 400);
     }

@@ -170,7 +170,11 @@ mod tests {
         for (c, p) in [("1001", "77"), ("a", "b"), ("123456789012", "abcdefghijkl")] {
             let original = click(c, p);
             let token = original.mint(&k);
-            assert!(token.len() <= MAX_TOKEN_LEN, "{token} is {} long", token.len());
+            assert!(
+                token.len() <= MAX_TOKEN_LEN,
+                "{token} is {} long",
+                token.len()
+            );
             assert!(token
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
@@ -231,7 +235,15 @@ mod tests {
     #[test]
     fn junk_does_not_verify() {
         let k = key("k");
-        for junk in ["", "x", "!!!!", "💥", &"A".repeat(64), &"A".repeat(65), "AAAA.AAAA"] {
+        for junk in [
+            "",
+            "x",
+            "!!!!",
+            "💥",
+            &"A".repeat(64),
+            &"A".repeat(65),
+            "AAAA.AAAA",
+        ] {
             assert_eq!(Click::verify(junk, &k), None, "{junk:?}");
         }
     }

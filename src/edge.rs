@@ -28,7 +28,10 @@ pub struct Identified {
 /// that can exist. A `campaign_id` that is not a well-formed id names no
 /// campaign, so it is `campaign_not_found` without a lookup.
 pub fn identify(postback: &Postback, key: &ClickKey) -> Result<Identified, Rejection> {
-    let click_id = postback.click_id.as_deref().ok_or(Rejection::ClickIdMissing)?;
+    let click_id = postback
+        .click_id
+        .as_deref()
+        .ok_or(Rejection::ClickIdMissing)?;
     let click = Click::verify(click_id, key).ok_or(Rejection::ClickNotFound)?;
     let campaign_id = match postback.campaign_id.as_deref() {
         None => click.campaign.clone(),

@@ -38,7 +38,9 @@ impl Money {
         let text = text.trim();
         let plain = !text.is_empty()
             && text.len() <= 32
-            && text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
             && text.bytes().any(|b| b.is_ascii_digit());
         if !plain {
             return Err(MoneyError::NotADecimal);
@@ -108,7 +110,9 @@ mod tests {
         assert_eq!(Money::parse("3").unwrap().to_string(), "3");
         assert_eq!(Money::parse(" 0.000001 ").unwrap().to_string(), "0.000001");
         assert_eq!(Money::parse("0").unwrap(), Money::ZERO);
-        for bad in ["", "abc", "1e3", "1,5", "1.2.3", "--1", "NaN", "inf", "+1", "."] {
+        for bad in [
+            "", "abc", "1e3", "1,5", "1.2.3", "--1", "NaN", "inf", "+1", ".",
+        ] {
             assert_eq!(Money::parse(bad), Err(MoneyError::NotADecimal), "{bad:?}");
         }
         assert_eq!(Money::parse("-1"), Err(MoneyError::Negative));
@@ -119,7 +123,12 @@ mod tests {
     #[test]
     fn percent_is_exact() {
         let sum = Money::parse("19.99").unwrap();
-        assert_eq!(sum.percent(Money::parse("10").unwrap()).unwrap().to_string(), "1.999");
+        assert_eq!(
+            sum.percent(Money::parse("10").unwrap())
+                .unwrap()
+                .to_string(),
+            "1.999"
+        );
         let a = Money::parse("0.1").unwrap();
         let b = Money::parse("0.2").unwrap();
         assert_eq!(a.checked_add(b).unwrap(), Money::parse("0.3").unwrap());

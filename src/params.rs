@@ -236,9 +236,15 @@ mod tests {
     #[test]
     fn query_strings() {
         check_query("", Ok(&[]));
-        check_query("click_id=abc&goal=1", Ok(&[("click_id", "abc"), ("goal", "1")]));
+        check_query(
+            "click_id=abc&goal=1",
+            Ok(&[("click_id", "abc"), ("goal", "1")]),
+        );
         check_query("clickid=abc", Ok(&[("click_id", "abc")]));
-        check_query("offer_id=7&sale_amount=1.5", Ok(&[("campaign_id", "7"), ("sum", "1.5")]));
+        check_query(
+            "offer_id=7&sale_amount=1.5",
+            Ok(&[("campaign_id", "7"), ("sum", "1.5")]),
+        );
         check_query("comment=hello+world%21", Ok(&[("comment", "hello world!")]));
         check_query("a=1&&b=2&", Ok(&[("a", "1"), ("b", "2")]));
         check_query("flag", Ok(&[("flag", "")]));
@@ -290,7 +296,13 @@ mod tests {
         got.sort_unstable();
         assert_eq!(
             got,
-            [("click_id", "abc"), ("flag", "true"), ("goal", "1"), ("note", ""), ("sum", "12.5")]
+            [
+                ("click_id", "abc"),
+                ("flag", "true"),
+                ("goal", "1"),
+                ("note", ""),
+                ("sum", "12.5")
+            ]
         );
         let err = |body: &[u8]| Params::from_post("", BodyKind::Json, body).unwrap_err();
         assert_eq!(err(b"[1,2]").parameter(), "body");
@@ -313,7 +325,10 @@ mod tests {
     fn content_types() {
         use BodyKind::*;
         assert_eq!(BodyKind::from_content_type("application/json"), Some(Json));
-        assert_eq!(BodyKind::from_content_type("Application/JSON; charset=utf-8"), Some(Json));
+        assert_eq!(
+            BodyKind::from_content_type("Application/JSON; charset=utf-8"),
+            Some(Json)
+        );
         assert_eq!(
             BodyKind::from_content_type("application/x-www-form-urlencoded;charset=UTF-8"),
             Some(Form)

@@ -48,7 +48,12 @@ pub struct Postback {
 
 impl Postback {
     pub fn from_params(params: Params) -> Result<Postback, BadRequest> {
-        let text = |name: &str| params.get(name).filter(|v| !v.is_empty()).map(str::to_owned);
+        let text = |name: &str| {
+            params
+                .get(name)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
         let status = match params.get("status").filter(|v| !v.is_empty()) {
             None => None,
             Some(s) => Some(Status::parse(s).ok_or_else(|| {
@@ -75,7 +80,10 @@ impl Postback {
             }
         };
         let action_id = text("action_id");
-        if action_id.as_ref().is_some_and(|a| a.len() > MAX_ACTION_ID_LEN) {
+        if action_id
+            .as_ref()
+            .is_some_and(|a| a.len() > MAX_ACTION_ID_LEN)
+        {
             return Err(BadRequest::new(
                 "action_id",
                 format!("is longer than {MAX_ACTION_ID_LEN} bytes"),
@@ -162,7 +170,10 @@ mod tests {
         assert!(shown.contains(&("secure".into(), "[redacted]".into())));
         assert!(shown.contains(&("utm_x".into(), "1".into())));
         assert!(!shown.iter().any(|(_, v)| v.contains("s3cr3t")));
-        assert_eq!(p.kept_fields().get("comment").map(String::as_str), Some("hi"));
+        assert_eq!(
+            p.kept_fields().get("comment").map(String::as_str),
+            Some("hi")
+        );
         assert!(!p.kept_fields().contains_key("utm_x"));
     }
 }

@@ -135,7 +135,11 @@ pub(super) fn parse(json: &str) -> Result<Campaign, ConfigError> {
     let de = &mut serde_json::Deserializer::from_str(json);
     let raw: RawCampaign = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { "(config)".to_owned() } else { path };
+        let field = if path == "." {
+            "(config)".to_owned()
+        } else {
+            path
+        };
         ConfigError::new(field, strip_position(&e.into_inner().to_string()))
     })?;
     validate(raw)
@@ -204,7 +208,10 @@ fn validate(raw: RawCampaign) -> Result<Campaign, ConfigError> {
     let timezone: Tz = raw.timezone.parse().map_err(|_| {
         ConfigError::new(
             "timezone",
-            format!("{:?} is not an IANA timezone such as Europe/Berlin", raw.timezone),
+            format!(
+                "{:?} is not an IANA timezone such as Europe/Berlin",
+                raw.timezone
+            ),
         )
     })?;
 
@@ -219,7 +226,10 @@ fn validate(raw: RawCampaign) -> Result<Campaign, ConfigError> {
     let default_goal = match &raw.default_goal {
         None => None,
         Some(g) => Some(canonical_goal(g).ok_or_else(|| {
-            ConfigError::new("default_goal", format!("{g:?} is not one of the campaign's goals"))
+            ConfigError::new(
+                "default_goal",
+                format!("{g:?} is not one of the campaign's goals"),
+            )
         })?),
     };
 
@@ -270,8 +280,9 @@ fn partners(list: &[String], field: &str) -> Result<Vec<PartnerId>, ConfigError>
     list.iter()
         .enumerate()
         .map(|(i, p)| {
-            PartnerId::parse(p)
-                .ok_or_else(|| ConfigError::new(format!("{field}[{i}]"), format!("{p:?} {ID_RULE}")))
+            PartnerId::parse(p).ok_or_else(|| {
+                ConfigError::new(format!("{field}[{i}]"), format!("{p:?} {ID_RULE}"))
+            })
         })
         .collect()
 }
@@ -293,7 +304,10 @@ fn goals(raw: &[RawGoal]) -> Result<Vec<Goal>, ConfigError> {
         if goals.iter().any(|seen| seen.id.eq_ignore_ascii_case(&g.id)) {
             return Err(ConfigError::new(
                 field,
-                format!("{:?} is listed twice (goal ids are matched without case)", g.id),
+                format!(
+                    "{:?} is listed twice (goal ids are matched without case)",
+                    g.id
+                ),
             ));
         }
         goals.push(Goal {
@@ -309,8 +323,12 @@ fn goal_ref(
     field: String,
     canonical_goal: &impl Fn(&str) -> Option<String>,
 ) -> Result<String, ConfigError> {
-    canonical_goal(name)
-        .ok_or_else(|| ConfigError::new(field, format!("{name:?} is not one of the campaign's goals")))
+    canonical_goal(name).ok_or_else(|| {
+        ConfigError::new(
+            field,
+            format!("{name:?} is not one of the campaign's goals"),
+        )
+    })
 }
 
 fn payout(
@@ -477,10 +495,26 @@ mod tests {
 
     #[test]
     fn shape_errors_name_the_field() {
-        check(with(json!({"colour": "red"})), "colour", "unknown field `colour`");
-        check(with(json!({"status": "sleeping"})), "status", "unknown variant `sleeping`");
-        check(with(json!({"privacy": "secret"})), "privacy", "unknown variant");
-        check(with(json!({"goals": [{"id": "1", "x": 1}]})), "goals[0].x", "unknown field `x`");
+        check(
+            with(json!({"colour": "red"})),
+            "colour",
+            "unknown field `colour`",
+        );
+        check(
+            with(json!({"status": "sleeping"})),
+            "status",
+            "unknown variant `sleeping`",
+        );
+        check(
+            with(json!({"privacy": "secret"})),
+            "privacy",
+            "unknown variant",
+        );
+        check(
+            with(json!({"goals": [{"id": "1", "x": 1}]})),
+            "goals[0].x",
+            "unknown field `x`",
+        );
         check(
             with(json!({"caps": [{"period": "year", "type": "conversions", "value": 1}]})),
             "caps[0].period",
@@ -491,7 +525,11 @@ mod tests {
             "caps[0].type",
             "unknown variant `clicks`",
         );
-        check(with(json!({"min_time_to_action": -1})), "min_time_to_action", "invalid value");
+        check(
+            with(json!({"min_time_to_action": -1})),
+            "min_time_to_action",
+            "invalid value",
+        );
         check(json!([1, 2]), "(config)", "JSON object");
         let mut no_id = base();
         no_id.as_object_mut().unwrap().remove("id");
@@ -501,15 +539,43 @@ mod tests {
     #[test]
     fn meaning_errors_name_the_field() {
         check(with(json!({"id": "bad id"})), "id", "1 to 12");
-        check(with(json!({"timezone": "Mars/Olympus"})), "timezone", "IANA");
+        check(
+            with(json!({"timezone": "Mars/Olympus"})),
+            "timezone",
+            "IANA",
+        );
         check(with(json!({"currency": "usd"})), "currency", "ISO 4217");
-        check(with(json!({"landing_url": "ftp://x/{click_id}"})), "landing_url", "http");
-        check(with(json!({"landing_url": "https://x/"})), "landing_url", "{click_id}");
+        check(
+            with(json!({"landing_url": "ftp://x/{click_id}"})),
+            "landing_url",
+            "http",
+        );
+        check(
+            with(json!({"landing_url": "https://x/"})),
+            "landing_url",
+            "{click_id}",
+        );
         check(with(json!({"goals": []})), "goals", "at least one");
-        check(with(json!({"goals": [{"id": "a"}, {"id": "A"}]})), "goals[1].id", "twice");
-        check(with(json!({"default_goal": "9"})), "default_goal", "not one of");
-        check(with(json!({"approved_partners": ["ok", "not ok"]})), "approved_partners[1]", "");
-        check(with(json!({"allowed_ips": ["10.0.0.0/33"]})), "allowed_ips[0]", "CIDR");
+        check(
+            with(json!({"goals": [{"id": "a"}, {"id": "A"}]})),
+            "goals[1].id",
+            "twice",
+        );
+        check(
+            with(json!({"default_goal": "9"})),
+            "default_goal",
+            "not one of",
+        );
+        check(
+            with(json!({"approved_partners": ["ok", "not ok"]})),
+            "approved_partners[1]",
+            "",
+        );
+        check(
+            with(json!({"allowed_ips": ["10.0.0.0/33"]})),
+            "allowed_ips[0]",
+            "CIDR",
+        );
         check(
             with(json!({"min_time_to_action": 10, "max_time_to_action": 5})),
             "min_time_to_action",
@@ -521,18 +587,42 @@ mod tests {
     #[test]
     fn payout_errors() {
         let payouts = |p: Value| with(json!({ "payouts": [p] }));
-        check(payouts(json!({"goal": "9", "amount": "1"})), "payouts[0].goal", "not one of");
-        check(payouts(json!({"goal": "1", "amount": "-1"})), "payouts[0].amount", "negative");
-        check(payouts(json!({"goal": "1", "amount": -1})), "payouts[0].amount", "negative");
-        check(payouts(json!({"goal": "1", "amount": 1.2})), "payouts[0].amount", "floating");
-        check(payouts(json!({"goal": "1", "amount": "x"})), "payouts[0].amount", "decimal");
+        check(
+            payouts(json!({"goal": "9", "amount": "1"})),
+            "payouts[0].goal",
+            "not one of",
+        );
+        check(
+            payouts(json!({"goal": "1", "amount": "-1"})),
+            "payouts[0].amount",
+            "negative",
+        );
+        check(
+            payouts(json!({"goal": "1", "amount": -1})),
+            "payouts[0].amount",
+            "negative",
+        );
+        check(
+            payouts(json!({"goal": "1", "amount": 1.2})),
+            "payouts[0].amount",
+            "floating",
+        );
+        check(
+            payouts(json!({"goal": "1", "amount": "x"})),
+            "payouts[0].amount",
+            "decimal",
+        );
         check(payouts(json!({"goal": "1"})), "payouts[0]", "exactly one");
         check(
             payouts(json!({"goal": "1", "amount": "1", "percent": "1"})),
             "payouts[0]",
             "exactly one",
         );
-        check(payouts(json!({"goal": "1", "percent": "101"})), "payouts[0].percent", "100");
+        check(
+            payouts(json!({"goal": "1", "percent": "101"})),
+            "payouts[0].percent",
+            "100",
+        );
         check(
             payouts(json!({"goal": "1", "countries": ["de"], "amount": "1"})),
             "payouts[0].countries[0]",

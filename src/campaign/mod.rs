@@ -153,7 +153,11 @@ impl Campaign {
         sum: Option<Money>,
     ) -> Option<Money> {
         let mut best: Option<&PayoutRule> = None;
-        for rule in self.payouts.iter().filter(|r| r.matches(goal, country, partner)) {
+        for rule in self
+            .payouts
+            .iter()
+            .filter(|r| r.matches(goal, country, partner))
+        {
             // Strictly greater: among equally specific rules the first wins.
             if best.is_none_or(|b| rule.specificity() > b.specificity()) {
                 best = Some(rule);
@@ -234,19 +238,37 @@ mod tests {
         let c = campaign(base());
         let de = Country::from_code("DE");
         let us = Country::from_code("US");
-        assert_eq!(c.payout("1", de, &partner("77"), None), Money::parse("1.20").ok());
-        assert_eq!(c.payout("1", us, &partner("77"), None), Money::parse("0.50").ok());
+        assert_eq!(
+            c.payout("1", de, &partner("77"), None),
+            Money::parse("1.20").ok()
+        );
+        assert_eq!(
+            c.payout("1", us, &partner("77"), None),
+            Money::parse("0.50").ok()
+        );
         let sum = Money::parse("80.00").ok();
-        assert_eq!(c.payout("Purchase", us, &partner("77"), sum), Money::parse("8").ok());
+        assert_eq!(
+            c.payout("Purchase", us, &partner("77"), sum),
+            Money::parse("8").ok()
+        );
         let only_geo = campaign(with(json!({"payouts": [
             {"goal": "1", "countries": ["DE"], "amount": "1"},
             {"goal": "1", "partners": ["9"], "amount": "2"},
             {"goal": "1", "partners": ["9"], "countries": ["DE"], "amount": "3"}
         ]})));
         assert_eq!(only_geo.payout("1", us, &partner("77"), None), None);
-        assert_eq!(only_geo.payout("1", de, &partner("77"), None), Money::parse("1").ok());
-        assert_eq!(only_geo.payout("1", us, &partner("9"), None), Money::parse("2").ok());
-        assert_eq!(only_geo.payout("1", de, &partner("9"), None), Money::parse("3").ok());
+        assert_eq!(
+            only_geo.payout("1", de, &partner("77"), None),
+            Money::parse("1").ok()
+        );
+        assert_eq!(
+            only_geo.payout("1", us, &partner("9"), None),
+            Money::parse("2").ok()
+        );
+        assert_eq!(
+            only_geo.payout("1", de, &partner("9"), None),
+            Money::parse("3").ok()
+        );
         assert_eq!(only_geo.payout("Purchase", de, &partner("9"), None), None);
     }
 
@@ -254,7 +276,10 @@ mod tests {
     fn percent_payout_without_sum_pays_nothing() {
         let c = campaign(base());
         let us = Country::from_code("US");
-        assert_eq!(c.payout("Purchase", us, &partner("1"), None), Some(Money::ZERO));
+        assert_eq!(
+            c.payout("Purchase", us, &partner("1"), None),
+            Some(Money::ZERO)
+        );
     }
 
     #[test]
@@ -264,7 +289,9 @@ mod tests {
         assert!(c.is_on_time(5));
         assert!(c.is_on_time(2_592_000));
         assert!(!c.is_on_time(2_592_001));
-        let open = campaign(with(json!({"min_time_to_action": null, "max_time_to_action": null})));
+        let open = campaign(with(
+            json!({"min_time_to_action": null, "max_time_to_action": null}),
+        ));
         assert!(open.is_on_time(0) && open.is_on_time(u64::MAX));
     }
 
@@ -289,7 +316,9 @@ mod tests {
         assert!(!coded.admits_source(Some("s3cr3"), None));
         assert!(!coded.admits_source(Some("S3CR3T"), None));
         assert!(!coded.admits_source(None, None));
-        let fenced = campaign(with(json!({"allowed_ips": ["203.0.113.0/24", "2001:db8::1"]})));
+        let fenced = campaign(with(
+            json!({"allowed_ips": ["203.0.113.0/24", "2001:db8::1"]}),
+        ));
         assert!(fenced.admits_source(None, ip("203.0.113.9")));
         assert!(fenced.admits_source(None, ip("2001:db8::1")));
         assert!(!fenced.admits_source(None, ip("198.51.100.1")));

@@ -66,7 +66,12 @@ impl Cap {
 
     /// The counter this cap uses for a conversion by `partner` at `now`,
     /// and the period it spans.
-    pub fn counter(&self, tz: Tz, partner: &PartnerId, now: DateTime<Utc>) -> (CounterKey, PeriodSpan) {
+    pub fn counter(
+        &self,
+        tz: Tz,
+        partner: &PartnerId,
+        now: DateTime<Utc>,
+    ) -> (CounterKey, PeriodSpan) {
         let span = self.period.span(tz, now);
         let kind = match self.limit {
             CapLimit::Conversions(_) => "conversions",
@@ -75,7 +80,11 @@ impl Cap {
         // Goal ids hold no whitespace or control characters (config.rs);
         // '|' and ',' in them cannot make two caps collide because the goal
         // list is the last field but one and partner ids are [A-Za-z0-9_-].
-        let who = if self.per_partner { partner.as_str() } else { "*" };
+        let who = if self.per_partner {
+            partner.as_str()
+        } else {
+            "*"
+        };
         let key = format!(
             "{kind}|{}|{}|{who}|{}",
             self.period.as_str(),

@@ -89,18 +89,27 @@ mod tests {
             }
         }
         assert_eq!(transition(Pending, Approved), Ok(()));
-        assert_eq!(transition(Approved, Declined), Err(Rejection::StatusConfirmed));
+        assert_eq!(
+            transition(Approved, Declined),
+            Err(Rejection::StatusConfirmed)
+        );
         assert_eq!(transition(Hold, Hold), Err(Rejection::StatusSame));
     }
 
     #[test]
     fn action_id_identifies_whatever_the_click() {
-        assert_eq!(identity("1", Some("A"), "click1"), identity("1", Some("A"), "click2"));
+        assert_eq!(
+            identity("1", Some("A"), "click1"),
+            identity("1", Some("A"), "click2")
+        );
         assert_ne!(identity("1", Some("A"), "c"), identity("2", Some("A"), "c"));
         assert_ne!(identity("1", None, "c1"), identity("1", None, "c2"));
         assert_ne!(identity("1", None, "c"), identity("1", Some("c"), "c"));
         // Separators inside ids cannot make two identities collide.
-        assert_ne!(identity("a|b", Some("c"), "x"), identity("a", Some("b|c"), "x"));
+        assert_ne!(
+            identity("a|b", Some("c"), "x"),
+            identity("a", Some("b|c"), "x")
+        );
     }
 
     #[test]

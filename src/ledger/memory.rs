@@ -25,8 +25,10 @@ impl Store for MemoryStore {
     }
 
     fn commit(&mut self, change: &Change) -> Result<(), Infallible> {
-        self.conversions
-            .insert(change.conversion.identity.clone(), change.conversion.clone());
+        self.conversions.insert(
+            change.conversion.identity.clone(),
+            change.conversion.clone(),
+        );
         for c in &change.counters {
             self.counters.insert(c.key.clone(), c.value);
         }

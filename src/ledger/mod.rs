@@ -212,7 +212,11 @@ fn count<S: Store>(
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<CounterUpdate>>, S::Error> {
     let mut updates: BTreeMap<CounterKey, CounterUpdate> = BTreeMap::new();
-    for cap in submission.caps.iter().filter(|c| c.counts_goal(&submission.goal)) {
+    for cap in submission
+        .caps
+        .iter()
+        .filter(|c| c.counts_goal(&submission.goal))
+    {
         let (key, span) = cap.counter(submission.timezone, &submission.partner_id, now);
         let used = store.counter(&key)?;
         let increment = cap.increment(payout);

@@ -66,7 +66,8 @@ impl CapPeriod {
             }
             CapPeriod::Day => day_span(tz, date, date.succ_opt().unwrap_or(date)),
             CapPeriod::Week => {
-                let monday = date - Duration::days(i64::from(date.weekday().num_days_from_monday()));
+                let monday =
+                    date - Duration::days(i64::from(date.weekday().num_days_from_monday()));
                 day_span(tz, monday, monday + Duration::days(7))
             }
             CapPeriod::Month => {
@@ -110,7 +111,9 @@ mod tests {
     use super::*;
 
     fn at(rfc3339: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(rfc3339).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(rfc3339)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn hours(span: PeriodSpan) -> i64 {
@@ -136,9 +139,18 @@ mod tests {
     #[test]
     fn new_york_days_across_dst() {
         let tz: Tz = "America/New_York".parse().unwrap();
-        assert_eq!(hours(CapPeriod::Day.span(tz, at("2026-03-08T15:00:00Z"))), 23);
-        assert_eq!(hours(CapPeriod::Day.span(tz, at("2026-11-01T15:00:00Z"))), 25);
-        assert_eq!(hours(CapPeriod::Day.span(tz, at("2026-11-02T15:00:00Z"))), 24);
+        assert_eq!(
+            hours(CapPeriod::Day.span(tz, at("2026-03-08T15:00:00Z"))),
+            23
+        );
+        assert_eq!(
+            hours(CapPeriod::Day.span(tz, at("2026-11-01T15:00:00Z"))),
+            25
+        );
+        assert_eq!(
+            hours(CapPeriod::Day.span(tz, at("2026-11-02T15:00:00Z"))),
+            24
+        );
     }
 
     #[test]

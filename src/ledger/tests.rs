@@ -1,1 +1,456 @@
+//! The ledger's decisions, against the in-memory store.
 
+use super::memory::MemoryStore;
+use super::*;
+use chrono::TimeZone;
+use proptest::prelude::*;
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn noon() -> DateTime<Utc> {
+    at("2026-11-24T12:00:00Z")
+}
+
+fn submission(click: &str) -> Submission {
+    Submission {
+        campaign_id: CampaignId::parse("1001").unwrap(),
+        click_id: click.to_owned(),
+        partner_id: PartnerId::parse("77").unwrap(),
+        country: "DE".to_owned(),
+        goal: "1".to_owned(),
+        action_id: None,
+        status: Status::Pending,
+        sum: None,
+        currency: "USD".to_owned(),
+        on_time: true,
+        payout: Money::parse("1.50").ok(),
+        caps: Vec::new(),
+        timezone: chrono_tz::Europe::Berlin,
+        fields: BTreeMap::new(),
+    }
+}
+
+fn conversions_cap(value: u64, period: CapPeriod, per_partner: bool) -> Cap {
+    Cap::new(
+        Vec::new(),
+        period,
+        CapLimit::Conversions(value),
+        per_partner,
+    )
+}
+
+fn budget_cap(value: &str, period: CapPeriod) -> Cap {
+    Cap::new(
+        Vec::new(),
+        period,
+        CapLimit::Budget(Money::parse(value).unwrap()),
+        false,
+    )
+}
+
+/// Decides and, if accepted, commits: what the campaign object does.
+fn post(
+    store: &mut MemoryStore,
+    sub: &Submission,
+    now: DateTime<Utc>,
+) -> Result<Status, Rejection> {
+    match decide(store, sub, now).unwrap() {
+        Decision::Accept(change) => {
+            let status = change.conversion.status;
+            store.commit(&change).unwrap();
+            Ok(status)
+        }
+        Decision::Reject(r) => Err(r),
+    }
+}
+
+fn with_status(mut sub: Submission, status: Status) -> Submission {
+    sub.status = status;
+    sub
+}
+
+#[test]
+fn pending_then_approved() {
+    let mut store = MemoryStore::default();
+    let sub = submission("c1");
+    assert_eq!(post(&mut store, &sub, noon()), Ok(Status::Pending));
+    assert_eq!(
+        post(&mut store, &with_status(sub, Status::Approved), noon()),
+        Ok(Status::Approved)
+    );
+    let stored = store.conversions.values().next().unwrap();
+    assert_eq!(stored.status, Status::Approved);
+    assert_eq!(stored.revision, 2);
+    assert_eq!(store.outbox.len(), 2);
+    assert_ne!(store.outbox[0].id, store.outbox[1].id);
+}
+
+#[test]
+fn same_status_twice_and_change_after_approval() {
+    let mut store = MemoryStore::default();
+    let sub = with_status(submission("c1"), Status::Approved);
+    assert_eq!(post(&mut store, &sub, noon()), Ok(Status::Approved));
+    assert_eq!(post(&mut store, &sub, noon()), Err(Rejection::StatusSame));
+    let declined = with_status(sub, Status::Declined);
+    assert_eq!(
+        post(&mut store, &declined, noon()),
+        Err(Rejection::StatusConfirmed)
+    );
+    assert_eq!(store.outbox.len(), 1, "rejections write nothing");
+}
+
+#[test]
+fn action_id_reused_on_another_click_is_the_same_conversion() {
+    let mut store = MemoryStore::default();
+    let mut first = submission("c1");
+    first.action_id = Some("order-9".to_owned());
+    let mut second = submission("c2");
+    second.action_id = Some("order-9".to_owned());
+    assert_eq!(post(&mut store, &first, noon()), Ok(Status::Pending));
+    assert_eq!(
+        post(&mut store, &second, noon()),
+        Err(Rejection::StatusSame)
+    );
+    // Without action_id the two clicks are two conversions.
+    assert_eq!(
+        post(&mut store, &submission("c1"), noon()),
+        Ok(Status::Pending)
+    );
+    assert_eq!(
+        post(&mut store, &submission("c2"), noon()),
+        Ok(Status::Pending)
+    );
+    assert_eq!(store.conversions.len(), 3);
+}
+
+#[test]
+fn checks_for_a_new_conversion_in_order() {
+    let mut store = MemoryStore::default();
+    let mut sub = submission("c1");
+    sub.on_time = false;
+    sub.payout = None;
+    sub.caps = vec![conversions_cap(0, CapPeriod::Day, false)];
+    assert_eq!(
+        post(&mut store, &sub, noon()),
+        Err(Rejection::WrongTimeToAction)
+    );
+    sub.on_time = true;
+    assert_eq!(
+        post(&mut store, &sub, noon()),
+        Err(Rejection::PayoutsNotFound)
+    );
+    sub.payout = Money::parse("1").ok();
+    assert_eq!(post(&mut store, &sub, noon()), Err(Rejection::CapReached));
+    sub.caps.clear();
+    assert_eq!(post(&mut store, &sub, noon()), Ok(Status::Pending));
+}
+
+#[test]
+fn updates_are_not_checked_for_time_payout_or_caps() {
+    let mut store = MemoryStore::default();
+    let sub = submission("c1");
+    assert_eq!(post(&mut store, &sub, noon()), Ok(Status::Pending));
+    // The click is now too old, the payout gone and the cap full: a late
+    // status update still applies.
+    let mut late = with_status(sub, Status::Approved);
+    late.on_time = false;
+    late.payout = None;
+    late.caps = vec![conversions_cap(0, CapPeriod::All, false)];
+    assert_eq!(post(&mut store, &late, noon()), Ok(Status::Approved));
+}
+
+#[test]
+fn status_change_does_not_release_cap_room() {
+    let mut store = MemoryStore::default();
+    let mut sub = submission("c1");
+    sub.caps = vec![conversions_cap(1, CapPeriod::Day, false)];
+    assert_eq!(post(&mut store, &sub, noon()), Ok(Status::Pending));
+    let mut declined = with_status(sub.clone(), Status::Declined);
+    declined.caps = sub.caps.clone();
+    assert_eq!(post(&mut store, &declined, noon()), Ok(Status::Declined));
+    let mut next = submission("c2");
+    next.caps = sub.caps.clone();
+    assert_eq!(post(&mut store, &next, noon()), Err(Rejection::CapReached));
+}
+
+#[test]
+fn per_partner_caps_count_each_partner() {
+    let mut store = MemoryStore::default();
+    let cap = conversions_cap(1, CapPeriod::All, true);
+    let mut a = submission("c1");
+    a.caps = vec![cap.clone()];
+    let mut b = submission("c2");
+    b.caps = vec![cap.clone()];
+    b.partner_id = PartnerId::parse("88").unwrap();
+    let mut a2 = submission("c3");
+    a2.caps = vec![cap];
+    assert_eq!(post(&mut store, &a, noon()), Ok(Status::Pending));
+    assert_eq!(post(&mut store, &b, noon()), Ok(Status::Pending));
+    assert_eq!(post(&mut store, &a2, noon()), Err(Rejection::CapReached));
+}
+
+#[test]
+fn budget_caps_add_payouts_in_decimal() {
+    let mut store = MemoryStore::default();
+    let cap = budget_cap("0.30", CapPeriod::Month);
+    for (i, expected) in [
+        Ok(Status::Pending),
+        Ok(Status::Pending),
+        Ok(Status::Pending),
+        Err(Rejection::CapReached),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut sub = submission(&format!("c{i}"));
+        sub.payout = Money::parse("0.1").ok();
+        sub.caps = vec![cap.clone()];
+        // 0.1 + 0.1 + 0.1 is exactly 0.3 in decimal (not in binary floats).
+        assert_eq!(post(&mut store, &sub, noon()), expected, "conversion {i}");
+    }
+}
+
+#[test]
+fn caps_count_only_their_goals() {
+    let mut store = MemoryStore::default();
+    let cap = Cap::new(
+        vec!["2".to_owned()],
+        CapPeriod::All,
+        CapLimit::Conversions(0),
+        false,
+    );
+    let mut goal1 = submission("c1");
+    goal1.caps = vec![cap.clone()];
+    assert_eq!(post(&mut store, &goal1, noon()), Ok(Status::Pending));
+    let mut goal2 = submission("c1");
+    goal2.goal = "2".to_owned();
+    goal2.caps = vec![cap];
+    assert_eq!(post(&mut store, &goal2, noon()), Err(Rejection::CapReached));
+}
+
+#[test]
+fn a_changed_cap_applies_to_the_next_postback_and_keeps_its_count() {
+    let mut store = MemoryStore::default();
+    for i in 0..3 {
+        let mut sub = submission(&format!("c{i}"));
+        sub.caps = vec![conversions_cap(3, CapPeriod::Day, false)];
+        assert_eq!(post(&mut store, &sub, noon()), Ok(Status::Pending));
+    }
+    let mut lowered = submission("c9");
+    lowered.caps = vec![conversions_cap(2, CapPeriod::Day, false)];
+    assert_eq!(
+        post(&mut store, &lowered, noon()),
+        Err(Rejection::CapReached)
+    );
+    lowered.caps = vec![conversions_cap(4, CapPeriod::Day, false)];
+    assert_eq!(post(&mut store, &lowered, noon()), Ok(Status::Pending));
+}
+
+#[test]
+fn the_stricter_of_two_caps_on_one_counter_wins_and_counts_once() {
+    let mut store = MemoryStore::default();
+    let caps = vec![
+        conversions_cap(5, CapPeriod::Day, false),
+        conversions_cap(2, CapPeriod::Day, false),
+    ];
+    let results: Vec<_> = (0..3)
+        .map(|i| {
+            let mut sub = submission(&format!("c{i}"));
+            sub.caps = caps.clone();
+            post(&mut store, &sub, noon())
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            Ok(Status::Pending),
+            Ok(Status::Pending),
+            Err(Rejection::CapReached)
+        ]
+    );
+}
+
+#[test]
+fn a_day_cap_resets_at_local_midnight_across_dst() {
+    // Berlin's 2026-10-25 lasts 25 hours: 22:00Z on the 24th to 23:00Z on
+    // the 25th.
+    let mut store = MemoryStore::default();
+    let cap = conversions_cap(1, CapPeriod::Day, false);
+    let mut post_at = |click: &str, when: &str| {
+        let mut sub = submission(click);
+        sub.caps = vec![cap.clone()];
+        post(&mut store, &sub, at(when))
+    };
+    assert_eq!(post_at("a", "2026-10-24T22:00:00Z"), Ok(Status::Pending));
+    assert_eq!(
+        post_at("b", "2026-10-25T22:59:59Z"),
+        Err(Rejection::CapReached)
+    );
+    assert_eq!(post_at("c", "2026-10-25T23:00:00Z"), Ok(Status::Pending));
+    // Spring forward: 2026-03-29 lasts 23 hours, 23:00Z to 22:00Z.
+    assert_eq!(post_at("d", "2026-03-28T23:00:00Z"), Ok(Status::Pending));
+    assert_eq!(
+        post_at("e", "2026-03-29T21:59:59Z"),
+        Err(Rejection::CapReached)
+    );
+    assert_eq!(post_at("f", "2026-03-29T22:00:00Z"), Ok(Status::Pending));
+}
+
+#[test]
+fn hour_caps_keep_the_two_fall_back_hours_apart() {
+    let mut store = MemoryStore::default();
+    let cap = conversions_cap(1, CapPeriod::Hour, false);
+    let mut post_at = |click: &str, when: DateTime<Utc>| {
+        let mut sub = submission(click);
+        sub.caps = vec![cap.clone()];
+        post(&mut store, &sub, when)
+    };
+    let first = Utc.with_ymd_and_hms(2026, 10, 25, 0, 30, 0).unwrap();
+    let second = Utc.with_ymd_and_hms(2026, 10, 25, 1, 30, 0).unwrap();
+    assert_eq!(post_at("a", first), Ok(Status::Pending));
+    assert_eq!(post_at("b", second), Ok(Status::Pending));
+    assert_eq!(post_at("c", second), Err(Rejection::CapReached));
+}
+
+#[test]
+fn verdicts_carry_catalog_codes() {
+    let mut store = MemoryStore::default();
+    let sub = submission("c1");
+    let accept = decide(&store, &sub, noon()).unwrap();
+    match accept.verdict() {
+        Verdict::Accepted {
+            conversion_status,
+            created,
+            ..
+        } => {
+            assert_eq!(conversion_status, Status::Pending);
+            assert!(created);
+        }
+        other => panic!("{other:?}"),
+    }
+    if let Decision::Accept(change) = accept {
+        store.commit(&change).unwrap();
+    }
+    let again = decide(&store, &sub, noon()).unwrap();
+    assert_eq!(
+        again.verdict(),
+        Verdict::Rejected {
+            code: "status_same".to_owned()
+        }
+    );
+    let json = serde_json::to_string(&again.verdict()).unwrap();
+    assert_eq!(json, r#"{"result":"rejected","code":"status_same"}"#);
+}
+
+#[test]
+fn outbox_body_is_the_conversion() {
+    let mut store = MemoryStore::default();
+    post(&mut store, &submission("c1"), noon()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&store.outbox[0].body).unwrap();
+    assert_eq!(body["type"], "conversion.created");
+    assert_eq!(body["data"]["click_id"], "c1");
+    assert_eq!(body["data"]["payout"], "1.50");
+    assert_eq!(body["timestamp"], "2026-11-24T12:00:00Z");
+}
+
+#[test]
+fn submissions_survive_the_wire() {
+    let mut sub = submission("c1");
+    sub.caps = vec![
+        budget_cap("5000.00", CapPeriod::Month),
+        conversions_cap(3, CapPeriod::Hour, true),
+    ];
+    let json = serde_json::to_string(&sub).unwrap();
+    let back: Submission = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, sub);
+}
+
+/// One postback of a random sequence.
+#[derive(Debug, Clone)]
+struct Step {
+    click: u8,
+    partner: u8,
+    goal: u8,
+    status: Status,
+    payout_cents: u16,
+    seconds_later: u32,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    (
+        0u8..12,
+        0u8..3,
+        0u8..2,
+        prop::sample::select(Status::ALL.to_vec()),
+        0u16..500,
+        0u32..20_000,
+    )
+        .prop_map(
+            |(click, partner, goal, status, payout_cents, seconds_later)| Step {
+                click,
+                partner,
+                goal,
+                status,
+                payout_cents,
+                seconds_later,
+            },
+        )
+}
+
+proptest! {
+    /// No sequence of postbacks takes a counter past its cap, the same
+    /// postback twice never counts twice, and a conversion leaves pending at
+    /// most once.
+    #[test]
+    fn caps_are_never_exceeded(
+        steps in prop::collection::vec(step(), 1..80),
+        limit in 0u64..6,
+        budget_cents in 0u32..1500,
+        per_partner in any::<bool>(),
+        period in prop::sample::select(vec![CapPeriod::Hour, CapPeriod::Day, CapPeriod::All]),
+    ) {
+        let mut store = MemoryStore::default();
+        let budget = Money::parse(&format!("{}.{:02}", budget_cents / 100, budget_cents % 100)).unwrap();
+        let caps = vec![
+            Cap::new(Vec::new(), period, CapLimit::Conversions(limit), per_partner),
+            Cap::new(vec!["1".to_owned()], CapPeriod::All, CapLimit::Budget(budget), false),
+        ];
+        let mut now = at("2026-10-24T20:00:00Z");
+        let mut transitions_from_final = 0;
+        for s in &steps {
+            now += chrono::Duration::seconds(i64::from(s.seconds_later));
+            let mut sub = submission(&format!("c{}", s.click));
+            sub.partner_id = PartnerId::parse(&format!("p{}", s.partner)).unwrap();
+            sub.goal = (s.goal + 1).to_string();
+            sub.status = s.status;
+            sub.payout = Money::parse(&format!("{}.{:02}", s.payout_cents / 100, s.payout_cents % 100)).ok();
+            sub.caps = caps.clone();
+            let identity = identity(&sub.goal, None, &sub.click_id);
+            let before = store.conversions.get(&identity).map(|c| c.status);
+            let counters_before = store.counters.clone();
+            let result = post(&mut store, &sub, now);
+            if let (Some(old), Ok(_)) = (before, &result) {
+                if old != Status::Pending { transitions_from_final += 1; }
+                prop_assert_eq!(&store.counters, &counters_before, "an update moved a counter");
+            }
+        }
+        prop_assert_eq!(transitions_from_final, 0);
+        for (key, used) in &store.counters {
+            let limit_for_key = if key.as_str().starts_with("budget") {
+                budget.decimal()
+            } else {
+                Decimal::from(limit)
+            };
+            prop_assert!(*used <= limit_for_key, "{} at {} over {}", key.as_str(), used, limit_for_key);
+        }
+        // Counters agree with what was admitted: the all-time budget counter
+        // is the payout sum of goal-1 conversions.
+        let goal1: Decimal = store.conversions.values().filter(|c| c.goal == "1").map(|c| c.payout.decimal()).sum();
+        let budget_used: Decimal = store.counters.iter().filter(|(k, _)| k.as_str().starts_with("budget")).map(|(_, v)| *v).sum();
+        prop_assert_eq!(goal1, budget_used);
+        let outbox_ids: std::collections::BTreeSet<_> = store.outbox.iter().map(|m| m.id.clone()).collect();
+        prop_assert_eq!(outbox_ids.len(), store.outbox.len(), "outbox ids are unique");
+    }
+}
