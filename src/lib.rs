@@ -4,14 +4,21 @@
 //! moves data between HTTP, KV, the campaign Durable Object and the origin.
 //! See ARCHITECTURE.md for the map.
 
+pub mod admin;
 pub mod campaign;
 pub mod catalog;
 pub mod click;
 pub mod edge;
 pub mod ids;
+pub mod landing;
 pub mod ledger;
 pub mod money;
 pub mod params;
 pub mod postback;
+pub mod reply;
+pub mod route;
 pub mod secret;
 pub mod status;
+
+#[cfg(target_arch = "wasm32")]
+mod shell;

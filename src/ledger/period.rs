@@ -12,6 +12,10 @@ use chrono::{
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+/// The end of time for a period that never resets: year 10000, well inside
+/// the integers JavaScript (and so Durable Object SQL) represents exactly.
+pub const FOREVER: i64 = 253_402_300_800;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CapPeriod {
@@ -25,7 +29,7 @@ pub enum CapPeriod {
 }
 
 /// One concrete period: `[start, end)` in Unix seconds. `All` is
-/// `[0, i64::MAX)`.
+/// `[0, FOREVER)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeriodSpan {
     pub start: i64,
@@ -50,7 +54,7 @@ impl CapPeriod {
         match self {
             CapPeriod::All => PeriodSpan {
                 start: 0,
-                end: i64::MAX,
+                end: FOREVER,
             },
             CapPeriod::Hour => {
                 // Offsets are whole minutes, so a local hour starts at the

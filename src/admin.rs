@@ -1,0 +1,91 @@
+//! The operator's side: who may use the `/v1/` API and the log page, and
+//! the answers of the campaign admin API.
+
+use crate::campaign::ConfigError;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::json;
+
+/// Whether an `Authorization` header carries the admin token, as
+/// `Bearer <token>` or as the password of HTTP Basic (so a browser can
+/// open the log page). Compared in constant time. With no token
+/// configured, nobody is admitted.
+pub fn authorized(header: Option<&str>, token: Option<&str>) -> bool {
+    let (Some(header), Some(token)) = (header, token) else {
+        return false;
+    };
+    if token.is_empty() {
+        return false;
+    }
+    let header = header.trim();
+    let (scheme, credentials) = header.split_once(' ').unwrap_or((header, ""));
+    let given = if scheme.eq_ignore_ascii_case("bearer") {
+        credentials.trim().to_owned()
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        let Ok(decoded) = STANDARD.decode(credentials.trim()) else {
+            return false;
+        };
+        let Ok(pair) = String::from_utf8(decoded) else {
+            return false;
+        };
+        match pair.split_once(':') {
+            Some((_, password)) => password.to_owned(),
+            None => return false,
+        }
+    } else {
+        return false;
+    };
+    crate::secret::equal(token, &given)
+}
+
+/// An admin API error body.
+pub fn error_body(code: &str, message: &str) -> String {
+    json!({ "error": { "code": code, "message": message } }).to_string()
+}
+
+/// The answer to a config that cannot be stored: 400, naming the field.
+pub fn invalid_config_body(error: &ConfigError) -> String {
+    json!({
+        "error": {
+            "code": "invalid_config",
+            "field": error.field,
+            "message": format!("Campaign config is not valid: {error}"),
+        }
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_and_basic() {
+        let t = Some("tok3n");
+        assert!(authorized(Some("Bearer tok3n"), t));
+        assert!(authorized(Some("bearer  tok3n "), t));
+        let basic = format!("Basic {}", STANDARD.encode("admin:tok3n"));
+        assert!(authorized(Some(&basic), t));
+        let any_user = format!("Basic {}", STANDARD.encode(":tok3n"));
+        assert!(authorized(Some(&any_user), t));
+        for bad in [
+            "Bearer tok3",
+            "Bearer",
+            "tok3n",
+            "Basic !!",
+            "Token tok3n",
+            "",
+        ] {
+            assert!(!authorized(Some(bad), t), "{bad:?}");
+        }
+        let wrong = format!("Basic {}", STANDARD.encode("tok3n:x"));
+        assert!(!authorized(Some(&wrong), t));
+        assert!(!authorized(None, t));
+    }
+
+    #[test]
+    fn no_token_configured_admits_nobody() {
+        assert!(!authorized(Some("Bearer "), Some("")));
+        assert!(!authorized(Some("Bearer x"), None));
+    }
+}

@@ -1,0 +1,78 @@
+//! Which handler a request goes to: the product's whole URL space.
+
+/// A request's destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route<'a> {
+    Health,
+    Click,
+    /// `GET` or `POST /postback`.
+    Postback,
+    /// `GET /postback/check`: every check, nothing written.
+    PostbackCheck,
+    /// `GET /v1/campaigns`.
+    CampaignList,
+    /// `GET`, `PUT`, `DELETE /v1/campaigns/{id}`.
+    Campaign(&'a str),
+    NotFound,
+    /// The path exists; the method does not. Carries the `Allow` value.
+    MethodNotAllowed(&'static str),
+}
+
+/// Routes `method` and `path` (no query string).
+pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    let only = |allowed: &'static str, route: Route<'a>| {
+        if allowed.split(", ").any(|m| m == method) {
+            route
+        } else {
+            Route::MethodNotAllowed(allowed)
+        }
+    };
+    match path {
+        "/healthz" => only("GET, HEAD", Route::Health),
+        "/click" => only("GET", Route::Click),
+        "/postback" => only("GET, POST", Route::Postback),
+        "/postback/check" => only("GET", Route::PostbackCheck),
+        "/v1/campaigns" => only("GET", Route::CampaignList),
+        _ => match path.strip_prefix("/v1/campaigns/") {
+            Some(id) if !id.is_empty() && !id.contains('/') => {
+                only("GET, PUT, DELETE", Route::Campaign(id))
+            }
+            _ => Route::NotFound,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("GET", "/healthz"), Route::Health);
+        assert_eq!(route("GET", "/postback"), Route::Postback);
+        assert_eq!(route("POST", "/postback/"), Route::Postback);
+        assert_eq!(route("GET", "/postback/check"), Route::PostbackCheck);
+        assert_eq!(
+            route("POST", "/postback/check"),
+            Route::MethodNotAllowed("GET")
+        );
+        assert_eq!(route("GET", "/click"), Route::Click);
+        assert_eq!(route("PUT", "/v1/campaigns/1001"), Route::Campaign("1001"));
+        assert_eq!(route("GET", "/v1/campaigns"), Route::CampaignList);
+        assert_eq!(
+            route("POST", "/v1/campaigns/1"),
+            Route::MethodNotAllowed("GET, PUT, DELETE")
+        );
+        assert_eq!(route("GET", "/v1/campaigns/a/b"), Route::NotFound);
+        assert_eq!(route("GET", "/"), Route::NotFound);
+        assert_eq!(
+            route("DELETE", "/healthz"),
+            Route::MethodNotAllowed("GET, HEAD")
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! The campaign admin API: `PUT|GET|DELETE /v1/campaigns/{id}` and
+//! `GET /v1/campaigns`, behind the admin token.
+
+use super::campaigns::{self, KV_BINDING};
+use crate::admin::{authorized, error_body, invalid_config_body};
+use crate::campaign::{Campaign, ConfigError};
+use crate::ids::{CampaignId, ID_RULE};
+use crate::params::MAX_BODY_BYTES;
+use crate::reply::Reply;
+use serde_json::json;
+use worker::{console_error, Env, Method, Request};
+
+fn check_token(req: &Request, env: &Env) -> Option<Reply> {
+    let header = req.headers().get("authorization").ok().flatten();
+    let token = env.secret("ADMIN_TOKEN").ok().map(|t| t.to_string());
+    if authorized(header.as_deref(), token.as_deref()) {
+        None
+    } else {
+        Some(Reply::json(
+            401,
+            error_body(
+                "unauthorized",
+                "Send the admin token as `Authorization: Bearer <ADMIN_TOKEN>`.",
+            ),
+        ))
+    }
+}
+
+fn storage_failed(what: &str, e: impl std::fmt::Display) -> Reply {
+    console_error!("{what}: {e}");
+    Reply::json(
+        503,
+        error_body(
+            "internal_error",
+            "Campaign storage failed; nothing was changed. Retry.",
+        ),
+    )
+}
+
+pub async fn list(req: &Request, env: &Env) -> Reply {
+    if let Some(denied) = check_token(req, env) {
+        return denied;
+    }
+    let kv = match env.kv(KV_BINDING) {
+        Ok(kv) => kv,
+        Err(e) => return storage_failed("KV binding", e),
+    };
+    let mut ids = Vec::new();
+    let mut cursor = None;
+    // KV lists 1000 keys a page; a deployment has far fewer campaigns, but
+    // bound the walk anyway.
+    for _ in 0..100 {
+        let mut listing = kv.list().prefix("campaign:".to_owned());
+        if let Some(c) = cursor.take() {
+            listing = listing.cursor(c);
+        }
+        match listing.execute().await {
+            Ok(page) => {
+                ids.extend(
+                    page.keys
+                        .iter()
+                        .filter_map(|k| k.name.strip_prefix("campaign:").map(str::to_owned)),
+                );
+                if page.list_complete {
+                    break;
+                }
+                cursor = page.cursor;
+            }
+            Err(e) => return storage_failed("KV list", e),
+        }
+    }
+    Reply::json(200, json!({ "campaigns": ids }).to_string())
+}
+
+pub async fn campaign(mut req: Request, env: &Env, id: &str) -> Reply {
+    if let Some(denied) = check_token(&req, env) {
+        return denied;
+    }
+    let Some(id) = CampaignId::parse(id) else {
+        return Reply::json(
+            400,
+            invalid_config_body(&ConfigError {
+                field: "id".to_owned(),
+                problem: ID_RULE.to_owned(),
+            }),
+        );
+    };
+    let kv = match env.kv(KV_BINDING) {
+        Ok(kv) => kv,
+        Err(e) => return storage_failed("KV binding", e),
+    };
+    let key = campaigns::kv_key(&id);
+    let not_found = || Reply::json(404, error_body("campaign_not_found", "Campaign not found"));
+    match req.method() {
+        Method::Get => match kv.get(&key).text().await {
+            Ok(Some(config)) => Reply::json(200, config),
+            Ok(None) => not_found(),
+            Err(e) => storage_failed("KV get", e),
+        },
+        Method::Delete => match kv.get(&key).text().await {
+            Ok(None) => not_found(),
+            Err(e) => storage_failed("KV get", e),
+            Ok(Some(_)) => match kv.delete(&key).await {
+                Ok(()) => {
+                    campaigns::forget(&id);
+                    Reply::json(200, json!({ "status": "deleted", "id": id }).to_string())
+                }
+                Err(e) => storage_failed("KV delete", e),
+            },
+        },
+        _ => {
+            let body = match req.bytes().await {
+                Ok(b) if b.len() <= MAX_BODY_BYTES => b,
+                Ok(_) => {
+                    return Reply::json(
+                        400,
+                        invalid_config_body(&ConfigError {
+                            field: "(config)".to_owned(),
+                            problem: format!("is longer than {MAX_BODY_BYTES} bytes"),
+                        }),
+                    )
+                }
+                Err(e) => return storage_failed("reading the request body", e),
+            };
+            let text = String::from_utf8_lossy(&body);
+            let campaign = match Campaign::from_json(&text) {
+                Ok(c) => c,
+                Err(e) => return Reply::json(400, invalid_config_body(&e)),
+            };
+            if *campaign.id() != id {
+                return Reply::json(
+                    400,
+                    invalid_config_body(&ConfigError {
+                        field: "id".to_owned(),
+                        problem: format!("must equal the id in the URL ({id})"),
+                    }),
+                );
+            }
+            let put = match kv.put(&key, text.as_ref()) {
+                Ok(put) => put,
+                Err(e) => return storage_failed("KV put", e),
+            };
+            match put.execute().await {
+                Ok(()) => {
+                    campaigns::forget(&id);
+                    Reply::json(200, json!({ "status": "stored", "id": id }).to_string())
+                }
+                Err(e) => storage_failed("KV put", e),
+            }
+        }
+    }
+}

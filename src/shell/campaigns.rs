@@ -1,0 +1,86 @@
+//! Campaign configs from KV, through a small cache in the isolate.
+//!
+//! Configs change rarely and are read by every postback, so each isolate
+//! keeps what it read (parsed) for [`TTL_MS`]; an admin write through this
+//! isolate drops its entry at once, and other isolates see it within the
+//! TTL plus KV's own propagation (up to 60 s between locations). Misses are
+//! cached too, so junk traffic for unknown campaigns does not hit KV on
+//! every request.
+
+use crate::campaign::Campaign;
+use crate::ids::CampaignId;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use worker::Env;
+
+use super::platform::now_millis;
+
+/// How long an isolate trusts what it read.
+pub const TTL_MS: u64 = 5_000;
+/// Most entries an isolate keeps; past it the cache starts over.
+const MAX_ENTRIES: usize = 1024;
+pub const KV_BINDING: &str = "CAMPAIGNS";
+
+struct Entry {
+    loaded_at: u64,
+    campaign: Option<Rc<Campaign>>,
+}
+
+thread_local! {
+    static CACHE: RefCell<HashMap<CampaignId, Entry>> = RefCell::new(HashMap::new());
+}
+
+pub fn kv_key(id: &CampaignId) -> String {
+    format!("campaign:{id}")
+}
+
+/// The campaign `id`, `None` if KV has none. A config in KV that does not
+/// validate (written around the admin API) is an error, not "not found":
+/// the operator must fix it.
+pub async fn load(env: &Env, id: &CampaignId) -> Result<Option<Rc<Campaign>>, String> {
+    let now = now_millis();
+    let cached = CACHE.with(|c| {
+        c.borrow()
+            .get(id)
+            .filter(|e| now.saturating_sub(e.loaded_at) < TTL_MS)
+            .map(|e| e.campaign.clone())
+    });
+    if let Some(campaign) = cached {
+        return Ok(campaign);
+    }
+    let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
+    let text = kv
+        .get(&kv_key(id))
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let campaign = match text {
+        None => None,
+        Some(json) => Some(Rc::new(
+            Campaign::from_json(&json).map_err(|e| format!("stored config is invalid: {e}"))?,
+        )),
+    };
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= MAX_ENTRIES {
+            cache.retain(|_, e| now.saturating_sub(e.loaded_at) < TTL_MS);
+            if cache.len() >= MAX_ENTRIES {
+                cache.clear();
+            }
+        }
+        cache.insert(
+            id.clone(),
+            Entry {
+                loaded_at: now,
+                campaign: campaign.clone(),
+            },
+        );
+    });
+    Ok(campaign)
+}
+
+/// Drops this isolate's copy of a campaign after an admin write.
+pub fn forget(id: &CampaignId) {
+    CACHE.with(|c| c.borrow_mut().remove(id));
+}

@@ -1,0 +1,61 @@
+//! What the core takes as arguments and only the platform knows: the time,
+//! randomness, the visitor's country and the sender's address.
+
+use crate::click::Country;
+use std::net::IpAddr;
+use std::sync::Once;
+use wasm_bindgen::prelude::*;
+use worker::js_sys::Reflect;
+use worker::Request;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]);
+}
+
+pub fn now_millis() -> u64 {
+    worker::Date::now().as_millis()
+}
+
+pub fn now_seconds() -> i64 {
+    i64::try_from(now_millis() / 1000).unwrap_or(i64::MAX)
+}
+
+/// Four random bytes, so two clicks in the same second differ.
+pub fn nonce() -> [u8; 4] {
+    let mut bytes = [0u8; 4];
+    get_random_values(&mut bytes);
+    bytes
+}
+
+/// `request.cf.country`, read without the `worker` crate's accessor, which
+/// unwraps.
+pub fn country(req: &Request) -> Country {
+    let code = Reflect::get(req.inner(), &JsValue::from_str("cf"))
+        .ok()
+        .filter(|cf| cf.is_object())
+        .and_then(|cf| Reflect::get(&cf, &JsValue::from_str("country")).ok())
+        .and_then(|c| c.as_string());
+    code.map_or(Country::UNKNOWN, |c| Country::from_code(&c))
+}
+
+/// The sender's address, from `CF-Connecting-IP`.
+pub fn source_ip(req: &Request) -> Option<IpAddr> {
+    req.headers()
+        .get("cf-connecting-ip")
+        .ok()
+        .flatten()
+        .and_then(|ip| ip.trim().parse().ok())
+}
+
+/// Logs a panic's message before the runtime answers 500, so that a bug
+/// shows up in `wrangler tail` instead of as a bare reset.
+pub fn install_panic_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            worker::console_error!("panic: {info}");
+        }));
+    });
+}
