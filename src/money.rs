@@ -46,6 +46,10 @@ impl Money {
             return Err(MoneyError::NotADecimal);
         }
         let value = Decimal::from_str(text).map_err(|_| MoneyError::NotADecimal)?;
+        // "-0" is zero, but a sign on an amount is always a mistake.
+        if text.starts_with('-') {
+            return Err(MoneyError::Negative);
+        }
         Money::from_decimal(value)
     }
 
@@ -116,6 +120,7 @@ mod tests {
             assert_eq!(Money::parse(bad), Err(MoneyError::NotADecimal), "{bad:?}");
         }
         assert_eq!(Money::parse("-1"), Err(MoneyError::Negative));
+        assert_eq!(Money::parse("-0"), Err(MoneyError::Negative));
         assert_eq!(Money::parse("0.0000001"), Err(MoneyError::TooPrecise));
         assert!(Money::parse(&"9".repeat(40)).is_err());
     }

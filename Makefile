@@ -1,0 +1,41 @@
+# postback-edge — the two front-door commands are `make dev` and `make test`;
+# both run `make setup` first, which installs what a fresh machine lacks and
+# is quick when everything is there.
+
+WORKER_BUILD_VERSION := 0.8.7
+# The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
+
+.PHONY: setup build test test-rust test-worker dev bench clean
+
+setup:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+		|| rustup target add wasm32-unknown-unknown
+	@worker-build --version 2>/dev/null | grep -qx '$(WORKER_BUILD_VERSION)' \
+		|| cargo install worker-build --version $(WORKER_BUILD_VERSION) --locked
+	@# Not --locked: the CLI's own lock names a webpki-roots the registry does not serve.
+	@wasm-bindgen --version 2>/dev/null | grep -qx 'wasm-bindgen $(WASM_BINDGEN_VERSION)' \
+		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@# npm ci wipes node_modules: only when package-lock.json changed since the last one.
+	@cmp -s package-lock.json node_modules/.setup-stamp 2>/dev/null \
+		|| { npm ci --no-audit --no-fund && cp package-lock.json node_modules/.setup-stamp; }
+
+build: setup
+	sh scripts/build.sh
+
+test: setup test-rust test-worker
+
+test-rust:
+	cargo test --all-targets
+
+test-worker: build
+	node --test --test-concurrency=1 tests/
+
+dev: build
+	sh scripts/dev.sh
+
+bench: setup
+	cargo bench
+
+clean:
+	rm -rf build target .wrangler node_modules

@@ -1,0 +1,100 @@
+// Starts the built worker (build/index.js) in Miniflare with real local KV
+// and SQLite Durable Objects, and gives tests small helpers to talk to it.
+import { Miniflare } from "miniflare";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mintClick } from "./click.mjs";
+
+export const ADMIN_TOKEN = "test-admin-token";
+export const CLICK_SIGNING_KEY = "test-click-signing-key";
+export const ORIGIN_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/** A fresh directory for persisted state, so a test can restart on it. */
+export function stateDir() {
+  return mkdtempSync(join(tmpdir(), "postback-edge-"));
+}
+
+/**
+ * Starts a worker. `persist`: a directory to keep KV and Durable Object
+ * state in across restarts; `bindings`: overrides of the vars and secrets.
+ */
+export async function startWorker({ persist, bindings = {} } = {}) {
+  const mf = new Miniflare({
+    scriptPath: "build/index.js",
+    modules: true,
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+    ],
+    compatibilityDate: "2025-09-01",
+    kvNamespaces: ["CAMPAIGNS"],
+    durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } },
+    cf: false,
+    ...(persist ? { kvPersist: join(persist, "kv"), durableObjectsPersist: join(persist, "do") } : {}),
+    bindings: {
+      ADMIN_TOKEN,
+      CLICK_SIGNING_KEY,
+      ORIGIN_SECRET,
+      ORIGIN_URL: "http://127.0.0.1:9",
+      ...bindings,
+    },
+  });
+  await mf.ready;
+  return new Worker(mf);
+}
+
+class Worker {
+  constructor(mf) {
+    this.mf = mf;
+  }
+
+  async dispose() {
+    await this.mf.dispose();
+  }
+
+  /** A request to the worker; answers { status, headers, text, json }. */
+  async fetch(path, init = {}) {
+    const res = await this.mf.dispatchFetch(`http://localhost${path}`, { redirect: "manual", ...init });
+    const text = await res.text();
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, json };
+  }
+
+  admin(path, init = {}) {
+    return this.fetch(path, {
+      ...init,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers ?? {}) },
+    });
+  }
+
+  /** Stores a campaign config through the admin API; fails the test if refused. */
+  async putCampaign(config) {
+    const res = await this.admin(`/v1/campaigns/${config.id}`, { method: "PUT", body: JSON.stringify(config) });
+    if (res.status !== 200) throw new Error(`PUT campaign ${config.id}: ${res.status} ${res.text}`);
+    return res;
+  }
+
+  /** A click id minted by the worker's own /click. */
+  async click(campaignId, partnerId = "77") {
+    const res = await this.fetch(`/click?campaign_id=${campaignId}&partner_id=${partnerId}`);
+    if (res.status !== 302) throw new Error(`click: ${res.status} ${res.text}`);
+    const location = new URL(res.headers.get("location"));
+    return location.searchParams.get("cid");
+  }
+
+  /** GET /postback with these parameters. */
+  postback(params, path = "/postback") {
+    return this.fetch(`${path}?${new URLSearchParams(params)}`);
+  }
+}
+
+/** A click id signed with the test key, as any holder of the key may mint. */
+export function testClick(fields) {
+  return mintClick(CLICK_SIGNING_KEY, fields);
+}
