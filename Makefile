@@ -31,7 +31,7 @@ test-rust:
 test-worker: build
 	node --test --test-concurrency=1 tests/
 
-dev: build
+dev: setup
 	sh scripts/dev.sh
 
 bench: setup

@@ -83,7 +83,7 @@ pub struct Change {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    Accept(Change),
+    Accept(Box<Change>),
     Reject(Rejection),
 }
 
@@ -172,12 +172,12 @@ pub fn decide<S: Store>(
         fields: submission.fields.clone(),
     };
     let outbox = outbox_message(&conversion, "conversion.created", now);
-    Ok(Decision::Accept(Change {
+    Ok(Decision::Accept(Box::new(Change {
         conversion,
         previous: None,
         counters,
         outbox,
-    }))
+    })))
 }
 
 fn update(existing: Conversion, status: Status, now: DateTime<Utc>) -> Decision {
@@ -193,12 +193,12 @@ fn update(existing: Conversion, status: Status, now: DateTime<Utc>) -> Decision 
     };
     let outbox = outbox_message(&conversion, "conversion.updated", now);
     // A status change does not release cap room (SPEC §6): no counters.
-    Decision::Accept(Change {
+    Decision::Accept(Box::new(Change {
         conversion,
         previous: Some(previous),
         counters: Vec::new(),
         outbox,
-    })
+    }))
 }
 
 /// The new values of every counter the conversion touches, or `None` if
