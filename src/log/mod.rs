@@ -1,0 +1,415 @@
+//! The postbacks log (SPEC §7): one entry per postback, accepted or not,
+//! with what an operator needs to tell the advertiser what went wrong.
+//!
+//! Entries live in the campaign object of the campaign they name (or, for
+//! postbacks that name no valid campaign, in one bounded store); a query
+//! asks every store and [`merge`]s the answers, newest first.
+
+mod page;
+
+pub use page::render_page;
+
+use crate::catalog::{BadRequest, Refusal};
+use crate::ledger::Verdict;
+use crate::params::Params;
+use crate::postback::Postback;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Entries are kept at least this long.
+pub const RETENTION_MS: u64 = 30 * 24 * 3600 * 1000;
+/// Most entries kept for postbacks that name no valid campaign: junk
+/// traffic cannot grow storage past this.
+pub const MAX_UNATTRIBUTED: u32 = 10_000;
+pub const DEFAULT_LIMIT: u32 = 100;
+pub const MAX_LIMIT: u32 = 500;
+/// Longest value kept per parameter.
+const MAX_VALUE_LEN: usize = 512;
+
+/// One postback, as the log shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Sortable: the time in milliseconds, zero-padded, then a random
+    /// suffix. Newest first is descending id.
+    pub id: String,
+    pub time: String,
+    pub campaign_id: Option<String>,
+    pub click_id: Option<String>,
+    pub goal: Option<String>,
+    /// The status the postback asked for (or, accepted, the conversion's).
+    pub status: Option<String>,
+    /// `accepted` or `rejected`.
+    pub result: String,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub reason: Option<String>,
+    pub fix: Option<String>,
+    pub conversion_id: Option<String>,
+    pub dry_run: bool,
+    /// The parameters as received, `secure` redacted.
+    pub params: BTreeMap<String, String>,
+}
+
+/// What the edge knows of a postback before its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LogDraft {
+    pub campaign_id: Option<String>,
+    pub click_id: Option<String>,
+    pub goal: Option<String>,
+    pub status: Option<String>,
+    pub dry_run: bool,
+    pub params: BTreeMap<String, String>,
+}
+
+impl LogDraft {
+    /// A draft from a readable postback.
+    pub fn from_postback(postback: &Postback, dry_run: bool) -> LogDraft {
+        LogDraft {
+            campaign_id: postback.campaign_id.clone(),
+            click_id: postback.click_id.clone(),
+            goal: postback.goal.clone(),
+            status: postback.status.map(|s| s.as_str().to_owned()),
+            dry_run,
+            params: clip(postback.redacted_params()),
+        }
+    }
+
+    /// A draft from a query that could not be read: its pieces as sent,
+    /// undecoded, `secure` redacted.
+    pub fn from_unreadable(query: &str, dry_run: bool) -> LogDraft {
+        let mut params = BTreeMap::new();
+        for piece in query.split('&').filter(|p| !p.is_empty()).take(50) {
+            let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+            let value = if name == "secure" {
+                "[redacted]"
+            } else {
+                value
+            };
+            params.insert(name.to_owned(), value.to_owned());
+        }
+        LogDraft {
+            dry_run,
+            params: clip(params.into_iter().collect()),
+            ..LogDraft::default()
+        }
+    }
+
+    /// Names the campaign the entry belongs to, once known.
+    pub fn for_campaign(mut self, campaign_id: &str) -> LogDraft {
+        self.campaign_id = Some(campaign_id.to_owned());
+        self
+    }
+
+    /// The entry for a refused postback.
+    pub fn refused(self, refusal: &Refusal, now_ms: u64, suffix: u32) -> LogEntry {
+        let body = refusal.to_error_body();
+        self.entry(
+            now_ms,
+            suffix,
+            "rejected",
+            Some(body.code.to_owned()),
+            |e| {
+                e.message = Some(body.message);
+                e.reason = Some(body.reason);
+                e.fix = Some(body.fix);
+            },
+        )
+    }
+
+    /// The entry for what the campaign object decided.
+    pub fn decided(self, verdict: &Verdict, now_ms: u64, suffix: u32) -> LogEntry {
+        match verdict {
+            Verdict::Accepted {
+                conversion_id,
+                conversion_status,
+                ..
+            } => self.entry(now_ms, suffix, "accepted", None, |e| {
+                e.conversion_id = Some(conversion_id.clone());
+                e.status = Some(conversion_status.as_str().to_owned());
+            }),
+            Verdict::Rejected { code } => {
+                let rejection = crate::catalog::Rejection::from_code(code)
+                    .unwrap_or(crate::catalog::Rejection::InvalidErrorCode);
+                self.refused(&Refusal::Rejected(rejection), now_ms, suffix)
+            }
+        }
+    }
+
+    fn entry(
+        self,
+        now_ms: u64,
+        suffix: u32,
+        result: &str,
+        code: Option<String>,
+        fill: impl FnOnce(&mut LogEntry),
+    ) -> LogEntry {
+        let time = DateTime::<Utc>::from_timestamp_millis(i64::try_from(now_ms).unwrap_or(0))
+            .unwrap_or_default()
+            .to_rfc3339_opts(SecondsFormat::Millis, true);
+        let mut entry = LogEntry {
+            id: entry_id(now_ms, suffix),
+            time,
+            campaign_id: self.campaign_id,
+            click_id: self.click_id,
+            goal: self.goal,
+            status: self.status,
+            result: result.to_owned(),
+            code,
+            message: None,
+            reason: None,
+            fix: None,
+            conversion_id: None,
+            dry_run: self.dry_run,
+            params: self.params,
+        };
+        fill(&mut entry);
+        entry
+    }
+}
+
+/// The id of an entry made at `now_ms`: sortable as text.
+pub fn entry_id(now_ms: u64, suffix: u32) -> String {
+    format!("{now_ms:015}-{suffix:08x}")
+}
+
+fn clip(params: Vec<(String, String)>) -> BTreeMap<String, String> {
+    params
+        .into_iter()
+        .map(|(n, mut v)| {
+            if v.len() > MAX_VALUE_LEN {
+                let mut end = MAX_VALUE_LEN;
+                while !v.is_char_boundary(end) {
+                    end -= 1;
+                }
+                v.truncate(end);
+                v.push('…');
+            }
+            (n, v)
+        })
+        .collect()
+}
+
+/// A log query: `campaign_id`, `code`, `since` (RFC 3339 or Unix seconds),
+/// `before` (an entry id: the page after it), `limit`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LogQuery {
+    pub campaign_id: Option<String>,
+    pub code: Option<String>,
+    /// Lower bound, as an entry id prefix.
+    pub since_id: Option<String>,
+    pub before: Option<String>,
+    pub limit: u32,
+}
+
+impl LogQuery {
+    pub fn from_params(params: &Params) -> Result<LogQuery, BadRequest> {
+        let get = |n: &str| params.get(n).filter(|v| !v.is_empty()).map(str::to_owned);
+        let since_id = match get("since") {
+            None => None,
+            Some(text) => Some(entry_id(parse_since(&text)?, 0)),
+        };
+        let limit = match get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(text) => match text.parse::<u32>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(BadRequest::new(
+                        "limit",
+                        format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                    ))
+                }
+            },
+        };
+        Ok(LogQuery {
+            campaign_id: get("campaign_id"),
+            code: get("code"),
+            since_id,
+            before: get("before"),
+            limit,
+        })
+    }
+
+    /// The query string that shows the next page after `last`.
+    pub fn next_page(&self, last: &str, since: Option<&str>) -> String {
+        let mut pairs = vec![];
+        if let Some(c) = &self.campaign_id {
+            pairs.push(("campaign_id", c.as_str()));
+        }
+        if let Some(c) = &self.code {
+            pairs.push(("code", c.as_str()));
+        }
+        if let Some(s) = since {
+            pairs.push(("since", s));
+        }
+        let limit = self.limit.to_string();
+        pairs.push(("limit", &limit));
+        pairs.push(("before", last));
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+fn parse_since(text: &str) -> Result<u64, BadRequest> {
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(seconds.saturating_mul(1000));
+    }
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .and_then(|t| u64::try_from(t.timestamp_millis()).ok())
+        .ok_or_else(|| {
+            BadRequest::new(
+                "since",
+                "must be an RFC 3339 time (2026-11-24T10:00:00Z) or Unix seconds",
+            )
+        })
+}
+
+/// One store's answer to a query: its newest matching entries, and its
+/// counts per code over the query's campaign and time (not its code, so the
+/// page can show the spread and offer each code as a filter).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LogPage {
+    pub entries: Vec<LogEntry>,
+    /// Per code; accepted postbacks count under `accepted`.
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// The answers of several stores as one: newest first, at most `limit`,
+/// counts added up.
+pub fn merge(pages: Vec<LogPage>, limit: u32) -> LogPage {
+    let mut merged = LogPage::default();
+    for page in pages {
+        merged.entries.extend(page.entries);
+        for (code, n) in page.counts {
+            *merged.counts.entry(code).or_default() += n;
+        }
+    }
+    merged.entries.sort_by(|a, b| b.id.cmp(&a.id));
+    merged.entries.truncate(limit as usize);
+    merged
+}
+
+/// The key an entry is counted under.
+pub fn count_key(entry: &LogEntry) -> &str {
+    entry.code.as_deref().unwrap_or("accepted")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Rejection;
+    use crate::status::Status;
+
+    fn draft(query: &str) -> LogDraft {
+        let postback = Postback::from_params(Params::from_query(query).unwrap()).unwrap();
+        LogDraft::from_postback(&postback, false)
+    }
+
+    #[test]
+    fn refused_entries_carry_the_catalog_texts_and_redact_secure() {
+        let e = draft("click_id=abc&secure=s3cr3t&goal=1&x=1")
+            .for_campaign("1001")
+            .refused(&Rejection::SecureCodeInvalid.into(), 1_790_000_000_123, 7);
+        assert_eq!(e.result, "rejected");
+        assert_eq!(e.code.as_deref(), Some("secure_code_invalid"));
+        assert_eq!(e.message.as_deref(), Some("Secure code is not valid"));
+        assert!(e.fix.as_deref().unwrap().contains("secure="));
+        assert_eq!(e.params["secure"], "[redacted]");
+        assert_eq!(e.params["x"], "1");
+        assert_eq!(e.campaign_id.as_deref(), Some("1001"));
+        assert_eq!(e.time, "2026-09-21T14:13:20.123Z");
+        assert_eq!(e.id, "001790000000123-00000007");
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(!json.contains("s3cr3t"));
+    }
+
+    #[test]
+    fn accepted_entries_name_the_conversion() {
+        let verdict = Verdict::Accepted {
+            conversion_id: "cv_1".into(),
+            conversion_status: Status::Approved,
+            created: true,
+        };
+        let e = draft("click_id=abc").decided(&verdict, 1, 1);
+        assert_eq!(e.result, "accepted");
+        assert_eq!(e.code, None);
+        assert_eq!(e.conversion_id.as_deref(), Some("cv_1"));
+        assert_eq!(e.status.as_deref(), Some("approved"));
+        assert_eq!(count_key(&e), "accepted");
+        let rejected = draft("click_id=abc").decided(
+            &Verdict::Rejected {
+                code: "cap_reached".into(),
+            },
+            1,
+            1,
+        );
+        assert_eq!(
+            rejected.message.as_deref(),
+            Some("Campaign cap is reached, conversion is rejected")
+        );
+    }
+
+    #[test]
+    fn unreadable_queries_are_logged_raw_and_redacted() {
+        let d = LogDraft::from_unreadable("click_id=a&sum=%zz&secure=s3cr3t", false);
+        assert_eq!(d.params["sum"], "%zz");
+        assert_eq!(d.params["secure"], "[redacted]");
+        let long = LogDraft::from_postback(
+            &Postback::from_params(
+                Params::from_query(&format!("note={}", "é".repeat(600))).unwrap(),
+            )
+            .unwrap(),
+            false,
+        );
+        assert!(long.params["note"].len() <= MAX_VALUE_LEN + 3);
+    }
+
+    #[test]
+    fn queries() {
+        let q = |s: &str| LogQuery::from_params(&Params::from_query(s).unwrap());
+        assert_eq!(q("").unwrap().limit, DEFAULT_LIMIT);
+        assert_eq!(
+            q("since=1790000000").unwrap().since_id.unwrap(),
+            entry_id(1_790_000_000_000, 0)
+        );
+        assert_eq!(
+            q("since=2026-09-21T14:13:20Z").unwrap().since_id.unwrap(),
+            entry_id(1_790_000_000_000, 0)
+        );
+        assert_eq!(q("since=yesterday").unwrap_err().parameter(), "since");
+        assert_eq!(q("limit=0").unwrap_err().parameter(), "limit");
+        assert_eq!(q("limit=501").unwrap_err().parameter(), "limit");
+        let query = q("campaign_id=1001&code=cap_reached&limit=2").unwrap();
+        assert_eq!(
+            query.next_page("0001-x", None),
+            "campaign_id=1001&code=cap%5Freached&limit=2&before=0001%2Dx"
+        );
+    }
+
+    #[test]
+    fn merge_is_newest_first_and_adds_counts() {
+        let entry = |ms| draft("click_id=a").refused(&Rejection::CapReached.into(), ms, 0);
+        let a = LogPage {
+            entries: vec![entry(5), entry(1)],
+            counts: [("cap_reached".into(), 2)].into(),
+        };
+        let b = LogPage {
+            entries: vec![entry(4), entry(3)],
+            counts: [("cap_reached".into(), 2), ("accepted".into(), 9)].into(),
+        };
+        let merged = merge(vec![a, b], 3);
+        let ids: Vec<_> = merged.entries.iter().map(|e| e.id.clone()).collect();
+        assert_eq!(ids, [entry_id(5, 0), entry_id(4, 0), entry_id(3, 0)]);
+        assert_eq!(merged.counts["cap_reached"], 4);
+        assert_eq!(merged.counts["accepted"], 9);
+    }
+}
