@@ -12,6 +12,7 @@ use crate::catalog::Rejection;
 use crate::click::{Click, ClickKey};
 use crate::ids::CampaignId;
 use crate::ledger::Submission;
+use crate::log::LogDraft;
 use crate::postback::Postback;
 use std::net::IpAddr;
 
@@ -47,13 +48,14 @@ pub fn identify(postback: &Postback, key: &ClickKey) -> Result<Identified, Rejec
 /// The remaining edge checks against the campaign `identified` named
 /// (`None`: no such campaign), and the submission for its Durable Object.
 /// `source` is the postback's sender (`CF-Connecting-IP`); `now` is Unix
-/// seconds.
+/// seconds; `dry_run` is recorded in the log.
 pub fn admit(
     identified: &Identified,
     postback: &Postback,
     campaign: Option<&Campaign>,
     source: Option<IpAddr>,
     now: i64,
+    dry_run: bool,
 ) -> Result<Submission, Rejection> {
     let campaign = campaign.ok_or(Rejection::CampaignNotFound)?;
     if identified.click.campaign != *campaign.id() {
@@ -94,6 +96,7 @@ pub fn admit(
         caps: campaign.caps().to_vec(),
         timezone: campaign.timezone(),
         fields: postback.kept_fields(),
+        log: LogDraft::from_postback(postback, dry_run).for_campaign(campaign.id().as_str()),
     })
 }
 

@@ -13,6 +13,12 @@ pub enum Route<'a> {
     CampaignList,
     /// `GET`, `PUT`, `DELETE /v1/campaigns/{id}`.
     Campaign(&'a str),
+    /// `GET /v1/logs/postbacks`: the log as JSON.
+    LogJson,
+    /// `GET /logs/postbacks`: the log as a page.
+    LogPage,
+    /// `GET /v1/outbox`: what waits for the origin.
+    Outbox,
     NotFound,
     /// The path exists; the method does not. Carries the `Allow` value.
     MethodNotAllowed(&'static str),
@@ -38,6 +44,9 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
         "/postback" => only("GET, POST", Route::Postback),
         "/postback/check" => only("GET", Route::PostbackCheck),
         "/v1/campaigns" => only("GET", Route::CampaignList),
+        "/v1/logs/postbacks" => only("GET", Route::LogJson),
+        "/logs/postbacks" => only("GET", Route::LogPage),
+        "/v1/outbox" => only("GET", Route::Outbox),
         _ => match path.strip_prefix("/v1/campaigns/") {
             Some(id) if !id.is_empty() && !id.contains('/') => {
                 only("GET, PUT, DELETE", Route::Campaign(id))
@@ -70,6 +79,9 @@ mod tests {
         );
         assert_eq!(route("GET", "/v1/campaigns/a/b"), Route::NotFound);
         assert_eq!(route("GET", "/"), Route::NotFound);
+        assert_eq!(route("GET", "/v1/logs/postbacks"), Route::LogJson);
+        assert_eq!(route("GET", "/logs/postbacks/"), Route::LogPage);
+        assert_eq!(route("GET", "/v1/outbox"), Route::Outbox);
         assert_eq!(
             route("DELETE", "/healthz"),
             Route::MethodNotAllowed("GET, HEAD")

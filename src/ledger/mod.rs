@@ -48,6 +48,10 @@ pub struct Submission {
     pub caps: Vec<Cap>,
     pub timezone: Tz,
     pub fields: BTreeMap<String, String>,
+    /// What the postbacks log records of this postback; the object adds
+    /// the outcome.
+    #[serde(default)]
+    pub log: crate::log::LogDraft,
 }
 
 /// A counter's new value, and when its period ends (after which the row is

@@ -29,6 +29,7 @@ fn submission(click: &str) -> Submission {
         caps: Vec::new(),
         timezone: chrono_tz::Europe::Berlin,
         fields: BTreeMap::new(),
+        log: crate::log::LogDraft::default(),
     }
 }
 

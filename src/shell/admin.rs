@@ -10,7 +10,8 @@ use crate::reply::Reply;
 use serde_json::json;
 use worker::{console_error, Env, Method, Request};
 
-fn check_token(req: &Request, env: &Env) -> Option<Reply> {
+/// `None` if the request carries the admin token; else the 401 answer.
+pub fn check_token(req: &Request, env: &Env) -> Option<Reply> {
     let header = req.headers().get("authorization").ok().flatten();
     let token = env.secret("ADMIN_TOKEN").ok().map(|t| t.to_string());
     if authorized(header.as_deref(), token.as_deref()) {
@@ -41,35 +42,10 @@ pub async fn list(req: &Request, env: &Env) -> Reply {
     if let Some(denied) = check_token(req, env) {
         return denied;
     }
-    let kv = match env.kv(KV_BINDING) {
-        Ok(kv) => kv,
-        Err(e) => return storage_failed("KV binding", e),
-    };
-    let mut ids = Vec::new();
-    let mut cursor = None;
-    // KV lists 1000 keys a page; a deployment has far fewer campaigns, but
-    // bound the walk anyway.
-    for _ in 0..100 {
-        let mut listing = kv.list().prefix("campaign:".to_owned());
-        if let Some(c) = cursor.take() {
-            listing = listing.cursor(c);
-        }
-        match listing.execute().await {
-            Ok(page) => {
-                ids.extend(
-                    page.keys
-                        .iter()
-                        .filter_map(|k| k.name.strip_prefix("campaign:").map(str::to_owned)),
-                );
-                if page.list_complete {
-                    break;
-                }
-                cursor = page.cursor;
-            }
-            Err(e) => return storage_failed("KV list", e),
-        }
+    match campaigns::list_ids(env).await {
+        Ok(ids) => Reply::json(200, json!({ "campaigns": ids }).to_string()),
+        Err(e) => storage_failed("KV list", e),
     }
-    Reply::json(200, json!({ "campaigns": ids }).to_string())
 }
 
 pub async fn campaign(mut req: Request, env: &Env, id: &str) -> Reply {

@@ -84,3 +84,31 @@ pub async fn load(env: &Env, id: &CampaignId) -> Result<Option<Rc<Campaign>>, St
 pub fn forget(id: &CampaignId) {
     CACHE.with(|c| c.borrow_mut().remove(id));
 }
+
+/// Every campaign id in KV.
+pub async fn list_ids(env: &Env) -> Result<Vec<String>, String> {
+    let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
+    let mut ids = Vec::new();
+    let mut cursor = None;
+    // KV lists 1000 keys a page; bound the walk at 100 pages.
+    for _ in 0..100 {
+        let mut listing = kv.list().prefix("campaign:".to_owned());
+        if let Some(c) = cursor.take() {
+            listing = listing.cursor(c);
+        }
+        let page = listing.execute().await.map_err(|e| e.to_string())?;
+        ids.extend(
+            page.keys
+                .iter()
+                .filter_map(|k| k.name.strip_prefix("campaign:").map(str::to_owned)),
+        );
+        if page.list_complete {
+            break;
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(ids)
+}

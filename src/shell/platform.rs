@@ -29,6 +29,16 @@ pub fn nonce() -> [u8; 4] {
     bytes
 }
 
+/// A random `u32`, for log entry ids.
+pub fn nonce_u32() -> u32 {
+    u32::from_be_bytes(nonce())
+}
+
+/// A random number in [0, 1), for retry jitter.
+pub fn random_unit() -> f64 {
+    f64::from(nonce_u32()) / (f64::from(u32::MAX) + 1.0)
+}
+
 /// `request.cf.country`, read without the `worker` crate's accessor, which
 /// unwraps.
 pub fn country(req: &Request) -> Country {

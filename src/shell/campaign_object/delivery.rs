@@ -1,0 +1,249 @@
+//! Delivering the outbox to `POST $ORIGIN_URL/conversions` from the
+//! object's alarm.
+//!
+//! Alarms are at-least-once, so an attempt is counted (and the next one
+//! scheduled) in storage before the message is sent: a crash mid-send
+//! neither loses the message nor retries it at once. A 2xx deletes the row;
+//! anything else records the error and leaves the row for its next attempt.
+//! Rows retried for three days are parked: kept and shown, not retried.
+
+use crate::outbox::{self, WebhookKey, DEFAULT_BASE_DELAY_MS, DEFAULT_TIMEOUT_MS};
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use worker::{
+    console_error, AbortSignal, Env, Fetch, Headers, Method, Request, RequestInit, Result,
+    SqlStorage, SqlStorageValue, State,
+};
+
+use crate::shell::platform::{now_millis, random_unit};
+
+/// `next_attempt_at` of a parked row: far past any real time, inside the
+/// integers JavaScript represents exactly.
+const PARKED: i64 = 9_000_000_000_000_000;
+/// Messages sent per alarm run; the rest wait for the next run, at once.
+const BATCH: i64 = 25;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `AbortSignal.timeout(ms)`: a signal that aborts after `ms`.
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout)]
+    fn abort_after(ms: f64) -> worker::web_sys::AbortSignal;
+}
+
+#[derive(Deserialize)]
+struct DueRow {
+    id: String,
+    body: String,
+    created_at: f64,
+    attempts: f64,
+}
+
+/// Where and how to deliver, from the environment.
+struct Delivery {
+    url: Option<String>,
+    key: std::result::Result<WebhookKey, String>,
+    timeout_ms: u64,
+    base_ms: u64,
+}
+
+impl Delivery {
+    fn from_env(env: &Env) -> Delivery {
+        let var = |name: &str| {
+            env.var(name)
+                .ok()
+                .map(|v| v.to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let number =
+            |name: &str, default: u64| var(name).and_then(|v| v.parse().ok()).unwrap_or(default);
+        Delivery {
+            url: var("ORIGIN_URL").map(|u| format!("{}/conversions", u.trim_end_matches('/'))),
+            key: env
+                .secret("ORIGIN_SECRET")
+                .map_err(|_| "ORIGIN_SECRET is not set".to_owned())
+                .and_then(|s| WebhookKey::from_secret(&s.to_string())),
+            timeout_ms: number("ORIGIN_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
+            base_ms: number("OUTBOX_RETRY_BASE_MS", DEFAULT_BASE_DELAY_MS),
+        }
+    }
+
+    async fn send(&self, row: &DueRow) -> std::result::Result<(), String> {
+        let url = self.url.as_deref().ok_or("ORIGIN_URL is not set")?;
+        let key = self.key.as_ref().map_err(Clone::clone)?;
+        let timestamp = (now_millis() / 1000) as i64;
+        let headers = Headers::new();
+        let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| e.to_string());
+        set("content-type", "application/json")?;
+        set("webhook-id", &row.id)?;
+        set("webhook-timestamp", &timestamp.to_string())?;
+        set(
+            "webhook-signature",
+            &key.sign(&row.id, timestamp, &row.body),
+        )?;
+        set("idempotency-key", &row.id)?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(JsValue::from_str(&row.body)));
+        let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+        let signal = AbortSignal::from(abort_after(self.timeout_ms as f64));
+        let mut response = Fetch::Request(request)
+            .send_with_signal(&signal)
+            .await
+            .map_err(|e| format!("origin unreachable or timed out: {e}"))?;
+        let status = response.status_code();
+        // Drain the body so the connection is released.
+        let _ = response.text().await;
+        if outbox::delivered(status) {
+            Ok(())
+        } else {
+            Err(format!("origin answered HTTP {status}"))
+        }
+    }
+}
+
+/// Sends what is due, then sets the alarm for what is left.
+pub async fn deliver_due(state: &State, env: &Env) -> Result<()> {
+    let sql = state.storage().sql();
+    let delivery = Delivery::from_env(env);
+    let now = now_millis();
+    let due: Vec<DueRow> = sql
+        .exec(
+            "SELECT id, body, created_at, attempts FROM outbox
+             WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+            vec![
+                SqlStorageValue::try_from_i64(now as i64)?,
+                SqlStorageValue::Integer(BATCH),
+            ],
+        )?
+        .to_array()?;
+
+    // Count each attempt and schedule the next one before sending. While a
+    // message is in flight its next attempt is at least a timeout away, so
+    // an overlapping run does not send it twice.
+    for row in &due {
+        let attempt = row.attempts as u32 + 1;
+        let created_ms = (row.created_at as u64).saturating_mul(1000);
+        let next =
+            outbox::next_attempt_at(created_ms, attempt, now, delivery.base_ms, random_unit())
+                .map_or(PARKED, |t| t.max(now + delivery.timeout_ms + 1_000) as i64);
+        sql.exec(
+            "UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?",
+            vec![
+                SqlStorageValue::Integer(i64::from(attempt)),
+                SqlStorageValue::try_from_i64(next)?,
+                row.id.as_str().into(),
+            ],
+        )?;
+    }
+
+    let results = join_all(due.iter().map(|row| delivery.send(row))).await;
+    for (row, result) in due.iter().zip(results) {
+        match result {
+            Ok(()) => {
+                sql.exec(
+                    "DELETE FROM outbox WHERE id = ?",
+                    vec![row.id.as_str().into()],
+                )?;
+            }
+            Err(error) => {
+                console_error!("outbox {}: {error}", row.id);
+                sql.exec(
+                    "UPDATE outbox SET last_error = ? WHERE id = ?",
+                    vec![error.into(), row.id.as_str().into()],
+                )?;
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct Next {
+        next: Option<f64>,
+    }
+    let next: Vec<Next> = sql
+        .exec(
+            "SELECT MIN(next_attempt_at) AS next FROM outbox WHERE next_attempt_at < ?",
+            vec![SqlStorageValue::try_from_i64(PARKED)?],
+        )?
+        .to_array()?;
+    if let Some(at) = next.first().and_then(|n| n.next) {
+        let delay = (at as i64 - now_millis() as i64).max(0);
+        state.storage().set_alarm(delay).await?;
+    }
+    Ok(())
+}
+
+/// Whether any row waits for delivery (parked rows do not).
+pub fn has_due_or_waiting(sql: &SqlStorage) -> Result<bool> {
+    #[derive(Deserialize)]
+    struct Row {
+        n: f64,
+    }
+    let rows: Vec<Row> = sql
+        .exec(
+            "SELECT COUNT(*) AS n FROM outbox WHERE next_attempt_at < ?",
+            vec![SqlStorageValue::try_from_i64(PARKED)?],
+        )?
+        .to_array()?;
+    Ok(rows.first().is_some_and(|r| r.n > 0.0))
+}
+
+/// What waits in this object's outbox.
+#[derive(Debug, Serialize, Deserialize, Default)]
+pub struct OutboxStatus {
+    pub waiting: u64,
+    pub parked: u64,
+    /// Unix seconds of the oldest waiting message.
+    pub oldest_created_at: Option<i64>,
+    pub next_attempt_at: Option<String>,
+    pub max_attempts: u64,
+    pub last_error: Option<String>,
+}
+
+pub fn status(sql: &SqlStorage) -> Result<OutboxStatus> {
+    #[derive(Deserialize)]
+    struct Row {
+        waiting: f64,
+        parked: Option<f64>,
+        oldest: Option<f64>,
+        next: Option<f64>,
+        max_attempts: Option<f64>,
+    }
+    #[derive(Deserialize)]
+    struct ErrorRow {
+        last_error: Option<String>,
+    }
+    let parked = SqlStorageValue::try_from_i64(PARKED)?;
+    let rows: Vec<Row> = sql
+        .exec(
+            "SELECT COUNT(*) AS waiting,
+                    SUM(CASE WHEN next_attempt_at >= ?1 THEN 1 ELSE 0 END) AS parked,
+                    MIN(created_at) AS oldest,
+                    MIN(CASE WHEN next_attempt_at < ?1 THEN next_attempt_at END) AS next,
+                    MAX(attempts) AS max_attempts
+             FROM outbox",
+            vec![parked],
+        )?
+        .to_array()?;
+    let errors: Vec<ErrorRow> = sql
+        .exec(
+            "SELECT last_error FROM outbox WHERE last_error IS NOT NULL ORDER BY created_at DESC LIMIT 1",
+            None,
+        )?
+        .to_array()?;
+    let Some(row) = rows.first() else {
+        return Ok(OutboxStatus::default());
+    };
+    Ok(OutboxStatus {
+        waiting: row.waiting as u64,
+        parked: row.parked.unwrap_or(0.0) as u64,
+        oldest_created_at: row.oldest.map(|t| t as i64),
+        next_attempt_at: row.next.and_then(|t| {
+            chrono::DateTime::<chrono::Utc>::from_timestamp_millis(t as i64)
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        }),
+        max_attempts: row.max_attempts.unwrap_or(0.0) as u64,
+        last_error: errors.into_iter().next().and_then(|e| e.last_error),
+    })
+}

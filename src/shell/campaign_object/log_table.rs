@@ -1,0 +1,82 @@
+//! The postbacks log rows of one object.
+
+use crate::log::{count_key, LogEntry, LogPage, LogQuery, RETENTION_MS};
+use serde::Deserialize;
+use worker::{Result, SqlStorage, SqlStorageValue};
+
+#[derive(Deserialize)]
+struct EntryRow {
+    entry: String,
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    code: String,
+    n: f64,
+}
+
+/// Stores an entry, then drops what is past retention and, with `bound`,
+/// all but the newest `bound` entries.
+pub fn insert(sql: &SqlStorage, entry: &LogEntry, bound: Option<u32>, now_ms: u64) -> Result<()> {
+    let text = serde_json::to_string(entry).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    sql.exec(
+        "INSERT OR IGNORE INTO log (id, campaign, code, entry) VALUES (?, ?, ?, ?)",
+        vec![
+            entry.id.as_str().into(),
+            entry.campaign_id.clone().into(),
+            count_key(entry).into(),
+            text.into(),
+        ],
+    )?;
+    let cutoff = crate::log::entry_id(now_ms.saturating_sub(RETENTION_MS), 0);
+    sql.exec("DELETE FROM log WHERE id < ?", vec![cutoff.into()])?;
+    if let Some(bound) = bound {
+        sql.exec(
+            "DELETE FROM log WHERE id <= (SELECT id FROM log ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            vec![SqlStorageValue::Integer(i64::from(bound))],
+        )?;
+    }
+    Ok(())
+}
+
+fn text_or_null(value: &Option<String>) -> SqlStorageValue {
+    value.clone().into()
+}
+
+/// This object's newest entries matching `query`, and its counts per code.
+pub fn query(sql: &SqlStorage, query: &LogQuery) -> Result<LogPage> {
+    let rows: Vec<EntryRow> = sql
+        .exec(
+            "SELECT entry FROM log
+             WHERE (?1 IS NULL OR campaign = ?1) AND (?2 IS NULL OR code = ?2)
+               AND (?3 IS NULL OR id >= ?3) AND (?4 IS NULL OR id < ?4)
+             ORDER BY id DESC LIMIT ?5",
+            vec![
+                text_or_null(&query.campaign_id),
+                text_or_null(&query.code),
+                text_or_null(&query.since_id),
+                text_or_null(&query.before),
+                SqlStorageValue::Integer(i64::from(query.limit)),
+            ],
+        )?
+        .to_array()?;
+    let counts: Vec<CountRow> = sql
+        .exec(
+            "SELECT code, COUNT(*) AS n FROM log
+             WHERE (?1 IS NULL OR campaign = ?1) AND (?2 IS NULL OR id >= ?2)
+             GROUP BY code",
+            vec![
+                text_or_null(&query.campaign_id),
+                text_or_null(&query.since_id),
+            ],
+        )?
+        .to_array()?;
+    let entries = rows
+        .iter()
+        .filter_map(|r| serde_json::from_str(&r.entry).ok())
+        .collect();
+    Ok(LogPage {
+        entries,
+        counts: counts.into_iter().map(|c| (c.code, c.n as u64)).collect(),
+    })
+}

@@ -1,0 +1,177 @@
+//! The campaign Durable Object: one per campaign, named by its id, the
+//! single writer of that campaign's conversions, cap counters, outbox and
+//! postbacks log, on SQLite storage. One more object, named
+//! [`UNATTRIBUTED`], keeps the bounded log of postbacks that name no valid
+//! campaign.
+//!
+//! A postback's read, decision and write run with no `await` between them
+//! (SQL calls are synchronous), so no other postback for the campaign can
+//! interleave: that is what makes caps exact.
+//!
+//! Routes (from the edge only; the object is not reachable from outside):
+//! `POST /decide[?dry_run=1]` a `Submission` → a `Verdict`;
+//! `POST /log[?bound=N]` a `LogEntry`; `POST /log/query` a `LogQuery` → a
+//! `LogPage`; `GET /outbox` → what waits for the origin.
+
+mod delivery;
+mod log_table;
+mod sql_store;
+
+use crate::ledger::{self, Decision, Store, Submission};
+use crate::log::{LogEntry, LogQuery};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sql_store::SqlStore;
+use std::cell::Cell;
+use worker::{console_error, durable_object, DurableObject, Env, Request, Response, Result, State};
+
+use super::platform::{nonce_u32, now_millis};
+
+pub const BINDING: &str = "CAMPAIGN";
+/// The object that logs postbacks naming no valid campaign. Not a valid
+/// campaign id (`~`), so no campaign can collide with it.
+pub const UNATTRIBUTED: &str = "~unattributed";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS conversions (
+    identity   TEXT PRIMARY KEY,
+    id         TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    record     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+-- created_at in seconds, next_attempt_at in milliseconds.
+CREATE TABLE IF NOT EXISTS outbox (
+    id              TEXT PRIMARY KEY,
+    body            TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at);
+CREATE TABLE IF NOT EXISTS log (
+    id       TEXT PRIMARY KEY,
+    campaign TEXT,
+    code     TEXT NOT NULL,
+    entry    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_code ON log (code, id);
+";
+
+#[durable_object(alarm)]
+pub struct CampaignObject {
+    state: State,
+    env: Env,
+    schema_ready: Cell<bool>,
+}
+
+#[derive(Deserialize)]
+struct Bound {
+    bound: Option<u32>,
+}
+
+impl DurableObject for CampaignObject {
+    fn new(state: State, env: Env) -> Self {
+        CampaignObject {
+            state,
+            env,
+            schema_ready: Cell::new(false),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let first_request = self.ensure_schema()?;
+        if first_request {
+            // A restarted object resumes delivering what it had accepted.
+            self.wake_outbox().await;
+        }
+        match req.path().as_str() {
+            "/decide" => {
+                let dry_run = req
+                    .url()?
+                    .query_pairs()
+                    .any(|(k, v)| k == "dry_run" && v == "1");
+                let submission: Submission = req.json().await?;
+                self.decide(submission, dry_run).await
+            }
+            "/log" => {
+                let bound: Bound = req.query()?;
+                let entry: LogEntry = req.json().await?;
+                log_table::insert(&self.sql(), &entry, bound.bound, now_millis())?;
+                Response::ok("")
+            }
+            "/log/query" => {
+                let query: LogQuery = req.json().await?;
+                Response::from_json(&log_table::query(&self.sql(), &query)?)
+            }
+            "/outbox" => Response::from_json(&delivery::status(&self.sql())?),
+            _ => Response::error("unknown campaign object route", 404),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.ensure_schema()?;
+        delivery::deliver_due(&self.state, &self.env).await?;
+        Response::ok("")
+    }
+}
+
+impl CampaignObject {
+    fn sql(&self) -> worker::SqlStorage {
+        self.state.storage().sql()
+    }
+
+    /// Creates the tables once per object instance; true the first time.
+    fn ensure_schema(&self) -> Result<bool> {
+        if self.schema_ready.get() {
+            return Ok(false);
+        }
+        self.sql().exec(SCHEMA, None)?;
+        self.schema_ready.set(true);
+        Ok(true)
+    }
+
+    async fn decide(&self, submission: Submission, dry_run: bool) -> Result<Response> {
+        // From here to the commit and the log row: no await.
+        let mut store = SqlStore::new(&self.state);
+        let now_ms = now_millis();
+        let now = DateTime::<Utc>::from_timestamp_millis(now_ms as i64).unwrap_or_default();
+        let decision = ledger::decide(&store, &submission, now)?;
+        let committed = match (&decision, dry_run) {
+            (Decision::Accept(change), false) => {
+                store.commit(change)?;
+                true
+            }
+            _ => false,
+        };
+        let verdict = decision.verdict();
+        let entry = submission.log.decided(&verdict, now_ms, nonce_u32());
+        // The postback counted whatever happens to its log row.
+        if let Err(e) = log_table::insert(&self.sql(), &entry, None, now_ms) {
+            console_error!("log row for {}: {e}", submission.campaign_id);
+        }
+        if committed {
+            self.wake_outbox().await;
+        }
+        Response::from_json(&verdict)
+    }
+
+    /// Asks for an alarm now, so the outbox is delivered. A failure here
+    /// loses nothing: the row is stored, and the next postback or restart
+    /// asks again.
+    async fn wake_outbox(&self) {
+        let waiting = delivery::has_due_or_waiting(&self.sql()).unwrap_or(true);
+        if waiting {
+            if let Err(e) = self.state.storage().set_alarm(0i64).await {
+                console_error!("setting the outbox alarm: {e}");
+            }
+        }
+    }
+}

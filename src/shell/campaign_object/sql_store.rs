@@ -1,0 +1,141 @@
+//! The ledger's `Store` on the campaign object's SQLite tables.
+
+use crate::ledger::{Change, Conversion, CounterKey, Store};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::str::FromStr;
+use wasm_bindgen::prelude::*;
+use worker::js_sys::Function;
+use worker::{Result, SqlStorage, SqlStorageValue, State};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The object's storage, seen for the one method `worker` 0.8 does not
+    /// bind.
+    #[wasm_bindgen(extends = worker::js_sys::Object)]
+    type TransactionalStorage;
+
+    /// `storage.transactionSync(fn)`: runs `fn` in a transaction, rolled
+    /// back if it throws.
+    #[wasm_bindgen(method, catch, js_name = transactionSync)]
+    fn transaction_sync(
+        this: &TransactionalStorage,
+        f: &Function,
+    ) -> std::result::Result<JsValue, JsValue>;
+}
+
+pub struct SqlStore {
+    sql: SqlStorage,
+    raw: TransactionalStorage,
+}
+
+impl SqlStore {
+    pub fn new(state: &State) -> SqlStore {
+        let storage = state.storage();
+        SqlStore {
+            sql: storage.sql(),
+            raw: AsRef::<JsValue>::as_ref(storage.as_raw())
+                .clone()
+                .unchecked_into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RecordRow {
+    record: String,
+}
+
+#[derive(Deserialize)]
+struct ValueRow {
+    value: String,
+}
+
+impl Store for SqlStore {
+    type Error = worker::Error;
+
+    fn conversion(&self, identity: &str) -> Result<Option<Conversion>> {
+        let rows: Vec<RecordRow> = self
+            .sql
+            .exec(
+                "SELECT record FROM conversions WHERE identity = ?",
+                vec![identity.into()],
+            )?
+            .to_array()?;
+        match rows.first() {
+            None => Ok(None),
+            Some(row) => serde_json::from_str(&row.record)
+                .map(Some)
+                .map_err(|e| worker::Error::RustError(format!("stored conversion: {e}"))),
+        }
+    }
+
+    fn counter(&self, key: &CounterKey) -> Result<Decimal> {
+        let rows: Vec<ValueRow> = self
+            .sql
+            .exec(
+                "SELECT value FROM counters WHERE key = ?",
+                vec![key.as_str().into()],
+            )?
+            .to_array()?;
+        match rows.first() {
+            None => Ok(Decimal::ZERO),
+            Some(row) => Decimal::from_str(&row.value)
+                .map_err(|e| worker::Error::RustError(format!("stored counter: {e}"))),
+        }
+    }
+
+    /// Conversion, counters and outbox row in one `transactionSync`.
+    fn commit(&mut self, change: &Change) -> Result<()> {
+        let sql = self.sql.clone();
+        let change = change.clone();
+        let write = Closure::once_into_js(move || -> std::result::Result<(), JsValue> {
+            write_change(&sql, &change).map_err(|e| JsValue::from_str(&e.to_string()))
+        });
+        self.raw
+            .transaction_sync(write.unchecked_ref())
+            .map(|_| ())
+            .map_err(worker::Error::from)
+    }
+}
+
+fn write_change(sql: &SqlStorage, change: &Change) -> Result<()> {
+    let c = &change.conversion;
+    let record = serde_json::to_string(c).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    sql.exec(
+        "INSERT INTO conversions (identity, id, status, record, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(identity) DO UPDATE SET
+           status = excluded.status, record = excluded.record, updated_at = excluded.updated_at",
+        vec![
+            c.identity.as_str().into(),
+            c.id.as_str().into(),
+            c.status.as_str().into(),
+            record.into(),
+            SqlStorageValue::try_from_i64(c.created_at)?,
+            SqlStorageValue::try_from_i64(c.updated_at)?,
+        ],
+    )?;
+    for counter in &change.counters {
+        sql.exec(
+            "INSERT INTO counters (key, value, expires_at) VALUES (?, ?, ?)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![
+                counter.key.as_str().into(),
+                counter.value.to_string().into(),
+                SqlStorageValue::try_from_i64(counter.expires_at)?,
+            ],
+        )?;
+    }
+    let message = &change.outbox;
+    sql.exec(
+        "INSERT INTO outbox (id, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?)",
+        vec![
+            message.id.as_str().into(),
+            message.body.as_str().into(),
+            SqlStorageValue::try_from_i64(message.created_at)?,
+            SqlStorageValue::try_from_i64(message.created_at.saturating_mul(1000))?,
+        ],
+    )?;
+    Ok(())
+}

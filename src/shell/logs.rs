@@ -1,0 +1,140 @@
+//! The operator's views: `GET /v1/logs/postbacks` (JSON), `GET
+//! /logs/postbacks` (HTML) and `GET /v1/outbox`. Each asks every campaign
+//! object (and the unattributed log) and merges the answers.
+
+use super::{admin, campaigns, object_client, raw_query};
+use crate::admin::error_body;
+use crate::catalog::Refusal;
+use crate::ids::CampaignId;
+use crate::log::{merge, render_page, LogPage, LogQuery};
+use crate::params::Params;
+use crate::reply::Reply;
+use futures_util::future::join_all;
+use serde_json::json;
+use worker::{console_error, Env, Request};
+
+fn unavailable(what: &str, e: &str) -> Reply {
+    console_error!("{what}: {e}");
+    Reply::json(
+        503,
+        error_body("internal_error", "Storage failed while reading; retry."),
+    )
+}
+
+/// The query and the `since` text as given.
+fn read_query(req: &Request) -> Result<(LogQuery, Option<String>), Reply> {
+    let params = Params::from_query(&raw_query(req))
+        .map_err(|bad| Reply::refused(&Refusal::BadRequest(bad)))?;
+    let query =
+        LogQuery::from_params(&params).map_err(|bad| Reply::refused(&Refusal::BadRequest(bad)))?;
+    let since = params
+        .get("since")
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    Ok((query, since))
+}
+
+/// The objects holding entries for `query`: the named campaign's (if it
+/// exists) or every campaign's, and always the unattributed log.
+async fn gather(env: &Env, query: &LogQuery) -> Result<LogPage, String> {
+    let mut objects = vec![object_client::unattributed().to_owned()];
+    match &query.campaign_id {
+        Some(id) => {
+            if let Some(id) = CampaignId::parse(id) {
+                if campaigns::load(env, &id).await?.is_some() {
+                    objects.push(id.to_string());
+                }
+            }
+        }
+        None => objects.extend(campaigns::list_ids(env).await?),
+    }
+    let pages = join_all(
+        objects
+            .iter()
+            .map(|o| object_client::query_log(env, o, query)),
+    )
+    .await;
+    let pages = pages.into_iter().collect::<Result<Vec<_>, _>>()?;
+    Ok(merge(pages, query.limit))
+}
+
+fn next_before(page: &LogPage, query: &LogQuery) -> Option<String> {
+    (page.entries.len() == query.limit as usize)
+        .then(|| page.entries.last().map(|e| e.id.clone()))
+        .flatten()
+}
+
+pub async fn log_json(req: &Request, env: &Env) -> Reply {
+    if let Some(denied) = admin::check_token(req, env) {
+        return denied;
+    }
+    let (query, _) = match read_query(req) {
+        Ok(q) => q,
+        Err(reply) => return reply,
+    };
+    match gather(env, &query).await {
+        Ok(page) => {
+            let next = next_before(&page, &query);
+            Reply::json(
+                200,
+                json!({ "entries": page.entries, "counts": page.counts, "next_before": next })
+                    .to_string(),
+            )
+        }
+        Err(e) => unavailable("reading the postbacks log", &e),
+    }
+}
+
+pub async fn log_page(req: &Request, env: &Env) -> Reply {
+    if let Some(denied) = admin::check_token(req, env) {
+        return denied;
+    }
+    let (query, since) = match read_query(req) {
+        Ok(q) => q,
+        Err(reply) => return reply,
+    };
+    match gather(env, &query).await {
+        Ok(page) => {
+            let next =
+                next_before(&page, &query).map(|last| query.next_page(&last, since.as_deref()));
+            Reply {
+                content_type: "text/html; charset=utf-8",
+                ..Reply::json(
+                    200,
+                    render_page(&page, &query, since.as_deref(), next.as_deref()),
+                )
+            }
+        }
+        Err(e) => unavailable("reading the postbacks log", &e),
+    }
+}
+
+pub async fn outbox(req: &Request, env: &Env) -> Reply {
+    if let Some(denied) = admin::check_token(req, env) {
+        return denied;
+    }
+    let ids = match campaigns::list_ids(env).await {
+        Ok(ids) => ids,
+        Err(e) => return unavailable("listing campaigns", &e),
+    };
+    let statuses = join_all(ids.iter().map(|id| object_client::outbox_status(env, id))).await;
+    let mut campaigns = Vec::new();
+    let mut total = 0u64;
+    for (id, status) in ids.iter().zip(statuses) {
+        match status {
+            Ok(mut s) => {
+                let waiting = s["waiting"].as_u64().unwrap_or(0);
+                if waiting > 0 {
+                    total += waiting;
+                    s["campaign_id"] = json!(id);
+                    campaigns.push(s);
+                }
+            }
+            Err(e) => return unavailable("reading an outbox", &e),
+        }
+    }
+    Reply::json(
+        200,
+        json!({ "waiting": total, "campaigns": campaigns }).to_string(),
+    )
+}

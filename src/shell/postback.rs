@@ -1,0 +1,169 @@
+//! `GET /click`, `GET|POST /postback` and `GET /postback/check`: read the
+//! request, run the core's checks, hand over to the campaign object, log
+//! what the edge refused.
+
+use super::{campaigns, object_client, platform, raw_query};
+use crate::catalog::{BadRequest, Refusal, Rejection};
+use crate::click::ClickKey;
+use crate::edge;
+use crate::landing::ClickRequest;
+use crate::log::LogDraft;
+use crate::params::{BodyKind, Params, MAX_BODY_BYTES};
+use crate::postback::Postback;
+use crate::reply::Reply;
+use worker::{console_error, Context, Env, Method, Request};
+
+fn click_key(env: &Env) -> Option<ClickKey> {
+    let secret = env.secret("CLICK_SIGNING_KEY").ok()?.to_string();
+    ClickKey::new(secret.as_bytes())
+}
+
+pub async fn click(req: &Request, env: &Env) -> Reply {
+    let request = match Params::from_query(&raw_query(req))
+        .map_err(Into::into)
+        .and_then(|p| ClickRequest::from_params(&p))
+    {
+        Ok(r) => r,
+        Err(refusal) => return Reply::refused(&refusal),
+    };
+    let Some(key) = click_key(env) else {
+        console_error!("CLICK_SIGNING_KEY is not set: clicks cannot be signed");
+        return Reply::rejected(Rejection::InternalError);
+    };
+    let campaign = match campaigns::load(env, &request.campaign_id).await {
+        Ok(c) => c,
+        Err(e) => {
+            console_error!("loading campaign {}: {e}", request.campaign_id);
+            return Reply::rejected(Rejection::InternalError);
+        }
+    };
+    let now = u32::try_from(platform::now_seconds()).unwrap_or(u32::MAX);
+    let country = platform::country(req);
+    match request.redirect(campaign.as_deref(), &key, now, country, platform::nonce()) {
+        Ok(url) => Reply::redirect(url),
+        Err(rejection) => Reply::rejected(rejection),
+    }
+}
+
+/// Reads the postback's parameters from the query and, for `POST`, the body.
+async fn read_params(req: &mut Request, query: &str) -> Result<Params, BadRequest> {
+    if req.method() != Method::Post {
+        return Params::from_query(query);
+    }
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|l| l.parse::<usize>().ok());
+    if declared.is_some_and(|l| l > MAX_BODY_BYTES) {
+        return Err(BadRequest::new(
+            "body",
+            format!("is longer than {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    let body = req
+        .bytes()
+        .await
+        .map_err(|_| BadRequest::new("body", "could not be read"))?;
+    if body.is_empty() {
+        return Params::from_query(query);
+    }
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let kind = BodyKind::from_content_type(&content_type).ok_or_else(|| {
+        BadRequest::new(
+            "Content-Type",
+            "must be application/x-www-form-urlencoded or application/json",
+        )
+    })?;
+    Params::from_post(query, kind, &body)
+}
+
+/// Answers a refusal, and logs it after the answer: to the campaign's own
+/// log if the campaign exists, else to the bounded unattributed log.
+fn refuse(
+    env: &Env,
+    ctx: &Context,
+    draft: LogDraft,
+    refusal: Refusal,
+    campaign_exists: bool,
+) -> Reply {
+    let entry = draft.refused(&refusal, platform::now_millis(), platform::nonce_u32());
+    let env = env.clone();
+    ctx.wait_until(async move {
+        if let Err(e) = object_client::write_log(&env, &entry, campaign_exists).await {
+            console_error!("writing the postbacks log: {e}");
+        }
+    });
+    Reply::refused(&refusal)
+}
+
+pub async fn postback(mut req: Request, env: &Env, ctx: &Context, dry_run: bool) -> Reply {
+    let query = raw_query(&req);
+    let postback = match read_params(&mut req, &query)
+        .await
+        .and_then(Postback::from_params)
+    {
+        Ok(p) => p,
+        Err(bad) => {
+            let draft = LogDraft::from_unreadable(&query, dry_run);
+            return refuse(env, ctx, draft, bad.into(), false);
+        }
+    };
+    let draft = LogDraft::from_postback(&postback, dry_run);
+    let Some(key) = click_key(env) else {
+        console_error!("CLICK_SIGNING_KEY is not set: click ids cannot be verified");
+        return refuse(env, ctx, draft, Rejection::InternalError.into(), false);
+    };
+    let identified = match edge::identify(&postback, &key) {
+        Ok(i) => i,
+        Err(rejection) => return refuse(env, ctx, draft, rejection.into(), false),
+    };
+    let campaign = match campaigns::load(env, &identified.campaign_id).await {
+        Ok(c) => c,
+        Err(e) => {
+            console_error!("loading campaign {}: {e}", identified.campaign_id);
+            return refuse(env, ctx, draft, Rejection::InternalError.into(), false);
+        }
+    };
+    let source = platform::source_ip(&req);
+    let now = platform::now_seconds();
+    let submission = match edge::admit(
+        &identified,
+        &postback,
+        campaign.as_deref(),
+        source,
+        now,
+        dry_run,
+    ) {
+        Ok(s) => s,
+        Err(rejection) => {
+            let exists = campaign.is_some();
+            let draft = if exists {
+                draft.for_campaign(identified.campaign_id.as_str())
+            } else {
+                draft
+            };
+            return refuse(env, ctx, draft, rejection.into(), exists);
+        }
+    };
+    // The object logs what it decides.
+    match object_client::submit(env, &submission, dry_run).await {
+        Ok(verdict) => Reply::from_verdict(&verdict, dry_run),
+        Err(e) => {
+            console_error!("campaign object {}: {e}", submission.campaign_id);
+            refuse(
+                env,
+                ctx,
+                submission.log,
+                Rejection::InternalError.into(),
+                true,
+            )
+        }
+    }
+}
