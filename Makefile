@@ -16,6 +16,9 @@ setup:
 	@# Not --locked: the CLI's own lock names a webpki-roots the registry does not serve.
 	@wasm-bindgen --version 2>/dev/null | grep -qx 'wasm-bindgen $(WASM_BINDGEN_VERSION)' \
 		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@# The log page is tested in Debian's chromium (a test tool's own browser download fails here).
+	@command -v chromium >/dev/null \
+		|| { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }
 	@# npm ci wipes node_modules: only when package-lock.json changed since the last one.
 	@cmp -s package-lock.json node_modules/.setup-stamp 2>/dev/null \
 		|| { npm ci --no-audit --no-fund && cp package-lock.json node_modules/.setup-stamp; }

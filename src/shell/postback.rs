@@ -124,6 +124,8 @@ pub async fn postback(mut req: Request, env: &Env, ctx: &Context, dry_run: bool)
         Ok(i) => i,
         Err(rejection) => return refuse(env, ctx, draft, rejection.into(), false),
     };
+    // From here on, entries name the campaign that was looked up.
+    let draft = draft.for_campaign(identified.campaign_id.as_str());
     let campaign = match campaigns::load(env, &identified.campaign_id).await {
         Ok(c) => c,
         Err(e) => {

@@ -19,8 +19,10 @@ export function stateDir() {
  * Starts a worker. `persist`: a directory to keep KV and Durable Object
  * state in across restarts; `bindings`: overrides of the vars and secrets.
  */
-export async function startWorker({ persist, bindings = {} } = {}) {
+export async function startWorker({ persist, bindings = {}, listen = false } = {}) {
   const mf = new Miniflare({
+    // With `listen`, a real HTTP port on 127.0.0.1 (for a browser).
+    ...(listen ? { host: "127.0.0.1", port: 0 } : {}),
     scriptPath: "build/index.js",
     modules: true,
     modulesRules: [
@@ -40,8 +42,10 @@ export async function startWorker({ persist, bindings = {} } = {}) {
       ...bindings,
     },
   });
-  await mf.ready;
-  return new Worker(mf);
+  const url = await mf.ready;
+  const worker = new Worker(mf);
+  worker.url = url;
+  return worker;
 }
 
 class Worker {

@@ -1,0 +1,145 @@
+// The postbacks log: every postback lands in it, with filters, paging,
+// redaction, the bound on unattributed entries, and the admin token.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { ADMIN_TOKEN, startWorker, testClick } from "./support/worker.mjs";
+import { campaign, freshId } from "./support/campaigns.mjs";
+import { eventually } from "./support/wait.mjs";
+
+const UNATTRIBUTED_MAX = 15;
+
+describe("postbacks log", () => {
+  let worker;
+  let c;
+  let other;
+  let started;
+  before(async () => {
+    worker = await startWorker({ bindings: { LOG_UNATTRIBUTED_MAX: String(UNATTRIBUTED_MAX) } });
+    c = campaign({ secure_code: "s3cr3t" });
+    other = campaign();
+    await worker.putCampaign(c);
+    await worker.putCampaign(other);
+    started = new Date(Date.now() - 1000).toISOString();
+    const click = await worker.click(c.id);
+    // One of each outcome on campaign c, and one accepted on the other.
+    await worker.postback({ click_id: click, secure: "s3cr3t", comment: "hello", whatever: "kept" }); // accepted
+    await worker.postback({ click_id: click, secure: "wrong" }); // secure_code_invalid (edge)
+    await worker.postback({ click_id: click, secure: "s3cr3t", goal: "nope" }); // goal_not_found (edge)
+    await worker.postback({ click_id: click, secure: "s3cr3t" }); // status_same (object)
+    await worker.postback({ click_id: click, secure: "s3cr3t" }, "/postback/check"); // dry run, status_same
+    await worker.postback({ click_id: await worker.click(other.id) }); // accepted, other campaign
+    await worker.postback({ click_id: "forged", campaign_id: c.id }); // click_not_found, unattributed
+    await worker.fetch(`/postback?click_id=x&sum=%zz&secure=s3cr3t`); // bad_request, unattributed
+    await eventually(async () => (await log("")).json.entries.length >= 8, { what: "eight log entries" });
+  });
+  after(() => worker.dispose());
+
+  const log = (query) => worker.admin(`/v1/logs/postbacks?${query}`);
+
+  test("401 without the token", async () => {
+    for (const path of ["/v1/logs/postbacks", "/logs/postbacks"]) {
+      const res = await worker.fetch(path);
+      assert.equal(res.status, 401);
+      assert.match(res.headers.get("www-authenticate"), /^Basic/);
+      const wrong = await worker.fetch(path, { headers: { authorization: "Bearer nope" } });
+      assert.equal(wrong.status, 401);
+    }
+    const basic = Buffer.from(`me:${ADMIN_TOKEN}`).toString("base64");
+    assert.equal((await worker.fetch("/logs/postbacks", { headers: { authorization: `Basic ${basic}` } })).status, 200);
+  });
+
+  test("every postback is an entry with the catalog's texts, newest first", async () => {
+    const res = await log(`campaign_id=${c.id}`);
+    assert.equal(res.status, 200);
+    const codes = res.json.entries.map((e) => e.code ?? "accepted");
+    // Newest first: the dry run, status_same, goal_not_found, secure_code_invalid,
+    // accepted; plus the forged click that named this campaign.
+    assert.deepEqual(codes, ["click_not_found", "status_same", "status_same", "goal_not_found", "secure_code_invalid", "accepted"]);
+    const [forged, dry, same, goal, secure, accepted] = res.json.entries;
+    assert.equal(dry.dry_run, true);
+    assert.equal(same.dry_run, false);
+    assert.equal(goal.message, "Goal not found in campaign");
+    assert.ok(goal.reason.length > 20 && goal.fix.length > 20);
+    assert.equal(secure.message, "Secure code is not valid");
+    assert.equal(accepted.result, "accepted");
+    assert.match(accepted.conversion_id, /^cv_/);
+    assert.equal(accepted.status, "pending");
+    assert.equal(accepted.goal, null);
+    assert.equal(accepted.params.comment, "hello");
+    assert.equal(accepted.params.whatever, "kept", "unknown parameters are kept");
+    assert.equal(forged.click_id, "forged");
+    for (const e of res.json.entries) {
+      assert.equal(e.campaign_id, c.id);
+      assert.ok(!Number.isNaN(Date.parse(e.time)));
+    }
+    assert.deepEqual(res.json.counts, { accepted: 1, click_not_found: 1, goal_not_found: 1, secure_code_invalid: 1, status_same: 2 });
+  });
+
+  test("secure is redacted everywhere", async () => {
+    const res = await log("limit=500");
+    assert.ok(!res.text.includes("s3cr3t"), "the secure code appears in the log");
+    assert.ok(!res.text.includes("\"wrong\""));
+    assert.ok(res.json.entries.some((e) => e.params.secure === "[redacted]"));
+    const page = await worker.admin("/logs/postbacks");
+    assert.ok(!page.text.includes("s3cr3t"));
+  });
+
+  test("filters: code, campaign, since", async () => {
+    const byCode = await log("code=secure_code_invalid");
+    assert.equal(byCode.json.entries.length, 1);
+    assert.equal(byCode.json.entries[0].code, "secure_code_invalid");
+    const accepted = await log("code=accepted");
+    assert.deepEqual(accepted.json.entries.map((e) => e.campaign_id).sort(), [c.id, other.id].sort());
+    const otherOnly = await log(`campaign_id=${other.id}`);
+    assert.equal(otherOnly.json.entries.length, 1);
+    const future = await log(`since=${encodeURIComponent(new Date(Date.now() + 60000).toISOString())}`);
+    assert.equal(future.json.entries.length, 0);
+    const fromStart = await log(`since=${encodeURIComponent(started)}`);
+    assert.ok(fromStart.json.entries.length >= 8);
+    const unknown = await log("campaign_id=does-not-exist");
+    assert.equal(unknown.json.entries.length, 0);
+    const bad = await log("since=yesterday");
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.parameter, "since");
+  });
+
+  test("unreadable postbacks are logged raw, redacted, unattributed", async () => {
+    const res = await log("code=bad_request");
+    assert.equal(res.json.entries.length, 1);
+    const e = res.json.entries[0];
+    assert.equal(e.params.sum, "%zz");
+    assert.equal(e.params.secure, "[redacted]");
+    assert.match(e.message, /`sum`/);
+  });
+
+  test("paging with limit and next_before walks everything once", async () => {
+    const all = (await log("limit=500")).json.entries.map((e) => e.id);
+    const walked = [];
+    let query = "limit=3";
+    for (let i = 0; i < 10; i++) {
+      const res = await log(query);
+      walked.push(...res.json.entries.map((e) => e.id));
+      if (!res.json.next_before) break;
+      assert.equal(res.json.entries.length, 3);
+      query = `limit=3&before=${res.json.next_before}`;
+    }
+    assert.deepEqual(walked, all);
+  });
+
+  test("junk for unknown campaigns is kept only up to the bound", async () => {
+    const junkCampaign = freshId("junk");
+    for (let i = 0; i < UNATTRIBUTED_MAX + 10; i++) {
+      await worker.postback({ click_id: testClick({ campaign: junkCampaign }), n: String(i) });
+    }
+    const entries = await eventually(async () => {
+      const res = await log(`campaign_id=${junkCampaign}&limit=500`);
+      const ns = res.json.entries.map((e) => Number(e.params.n));
+      return ns.includes(UNATTRIBUTED_MAX + 9) ? res.json.entries : null;
+    }, { what: "the last junk entry" });
+    const unattributedTotal = (await log("limit=500")).json.entries.filter((e) => e.code === "campaign_not_found" || e.code === "click_not_found" || e.code === "bad_request").length;
+    assert.ok(unattributedTotal <= UNATTRIBUTED_MAX, `${unattributedTotal} unattributed entries kept`);
+    assert.ok(entries.length <= UNATTRIBUTED_MAX);
+    assert.equal(entries[0].code, "campaign_not_found");
+    assert.equal(entries[0].campaign_id, junkCampaign);
+  });
+});
