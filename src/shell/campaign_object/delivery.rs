@@ -108,6 +108,11 @@ pub async fn deliver_due(state: &State, env: &Env) -> Result<()> {
     let sql = state.storage().sql();
     let delivery = Delivery::from_env(env);
     let now = now_millis();
+    // Counters of periods that have ended are never read again.
+    sql.exec(
+        "DELETE FROM counters WHERE expires_at < ?",
+        vec![SqlStorageValue::try_from_i64((now / 1000) as i64)?],
+    )?;
     let due: Vec<DueRow> = sql
         .exec(
             "SELECT id, body, created_at, attempts FROM outbox
@@ -175,7 +180,7 @@ pub async fn deliver_due(state: &State, env: &Env) -> Result<()> {
 }
 
 /// Whether any row waits for delivery (parked rows do not).
-pub fn has_due_or_waiting(sql: &SqlStorage) -> Result<bool> {
+pub fn has_waiting(sql: &SqlStorage) -> Result<bool> {
     #[derive(Deserialize)]
     struct Row {
         n: f64,

@@ -88,7 +88,7 @@ impl DurableObject for CampaignObject {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let first_request = self.ensure_schema()?;
-        if first_request {
+        if first_request && delivery::has_waiting(&self.sql()).unwrap_or(true) {
             // A restarted object resumes delivering what it had accepted.
             self.wake_outbox().await;
         }
@@ -167,11 +167,8 @@ impl CampaignObject {
     /// loses nothing: the row is stored, and the next postback or restart
     /// asks again.
     async fn wake_outbox(&self) {
-        let waiting = delivery::has_due_or_waiting(&self.sql()).unwrap_or(true);
-        if waiting {
-            if let Err(e) = self.state.storage().set_alarm(0i64).await {
-                console_error!("setting the outbox alarm: {e}");
-            }
+        if let Err(e) = self.state.storage().set_alarm(0i64).await {
+            console_error!("setting the outbox alarm: {e}");
         }
     }
 }
