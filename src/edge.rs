@@ -96,7 +96,11 @@ pub fn admit(
         caps: campaign.caps().to_vec(),
         timezone: campaign.timezone(),
         fields: postback.kept_fields(),
-        log: LogDraft::from_postback(postback, dry_run).for_campaign(campaign.id().as_str()),
+        log: LogDraft {
+            // The log shows the goal that counted, the default one included.
+            goal: Some(goal.to_owned()),
+            ..LogDraft::from_postback(postback, dry_run).for_campaign(campaign.id().as_str())
+        },
     })
 }
 

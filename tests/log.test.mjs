@@ -64,7 +64,7 @@ describe("postbacks log", () => {
     assert.equal(accepted.result, "accepted");
     assert.match(accepted.conversion_id, /^cv_/);
     assert.equal(accepted.status, "pending");
-    assert.equal(accepted.goal, null);
+    assert.equal(accepted.goal, "1", "the default goal that counted");
     assert.equal(accepted.params.comment, "hello");
     assert.equal(accepted.params.whatever, "kept", "unknown parameters are kept");
     assert.equal(forged.click_id, "forged");

@@ -212,6 +212,12 @@ fn hands_over_time_to_action_payout_and_defaults() {
     assert_eq!(sub.country, "DE");
     assert!(sub.on_time);
     assert_eq!(sub.payout, Money::parse("1.20").ok());
+    assert_eq!(
+        sub.log.goal.as_deref(),
+        Some("1"),
+        "the log names the default goal"
+    );
+    assert_eq!(sub.log.campaign_id.as_deref(), Some("1001"));
 
     let too_soon = run(
         &format!("click_id={}", click("1001", "77", 2)),
