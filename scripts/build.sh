@@ -7,4 +7,9 @@ cd "$(dirname "$0")/.."
 WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen)}"
 WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
 export WASM_BINDGEN_BIN WASM_OPT_BIN
-exec worker-build --release
+worker-build --release
+# worker-build keeps the name section (function names, for debuggers); the
+# edge does not need it, and every byte is compiled at a cold start.
+"$WASM_OPT_BIN" build/index_bg.wasm -o build/index_bg.wasm --strip-debug --strip-producers \
+  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling

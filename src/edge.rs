@@ -94,7 +94,7 @@ pub fn admit(
         on_time: campaign.is_on_time(time_to_action),
         payout: campaign.payout(goal, click.country, &click.partner, postback.sum),
         caps: campaign.caps().to_vec(),
-        timezone: campaign.timezone(),
+        timezone: campaign.timezone().clone(),
         fields: postback.kept_fields(),
         log: LogDraft {
             // The log shows the goal that counted, the default one included.

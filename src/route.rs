@@ -24,6 +24,14 @@ pub enum Route<'a> {
     MethodNotAllowed(&'static str),
 }
 
+/// The query string of a serialized URL (`https://h/p?q#f` → `q`), still
+/// percent-encoded; empty if it has none. Reading it this way, not through
+/// a URL parser, keeps the `url` crate's Unicode tables out of the wasm.
+pub fn query_of(url: &str) -> &str {
+    let url = url.split('#').next().unwrap_or("");
+    url.split_once('?').map_or("", |(_, query)| query)
+}
+
 /// Routes `method` and `path` (no query string).
 pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
     let path = if path.len() > 1 {
@@ -59,6 +67,18 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_strings_of_urls() {
+        assert_eq!(
+            query_of("https://h/postback?click_id=a&b=%20c"),
+            "click_id=a&b=%20c"
+        );
+        assert_eq!(query_of("https://h/postback?a=1#frag"), "a=1");
+        assert_eq!(query_of("https://h/postback"), "");
+        assert_eq!(query_of("https://h/p?"), "");
+        assert_eq!(query_of("https://h/p?a=?b"), "a=?b");
+    }
 
     #[test]
     fn routes() {

@@ -9,7 +9,7 @@ use crate::ids::{CampaignId, PartnerId, ID_RULE};
 use crate::ledger::{Cap, CapLimit, CapPeriod};
 use crate::money::Money;
 use crate::status::Status;
-use chrono_tz::Tz;
+use crate::timezone::Timezone;
 use ipnet::IpNet;
 use serde::Deserialize;
 use serde_json::Value;
@@ -205,7 +205,7 @@ fn validate(raw: RawCampaign) -> Result<Campaign, ConfigError> {
         ));
     }
 
-    let timezone: Tz = raw.timezone.parse().map_err(|_| {
+    let timezone = Timezone::parse(&raw.timezone).ok_or_else(|| {
         ConfigError::new(
             "timezone",
             format!(
@@ -489,7 +489,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.status(), CampaignStatus::Active);
         assert_eq!(c.currency(), "USD");
-        assert_eq!(c.timezone(), chrono_tz::UTC);
+        assert_eq!(c.timezone().name(), "UTC");
         assert_eq!(c.default_status(), Status::Pending);
     }
 

@@ -16,7 +16,7 @@ use crate::ids::{CampaignId, PartnerId};
 use crate::ledger::Cap;
 use crate::money::Money;
 use crate::status::Status;
-use chrono_tz::Tz;
+use crate::timezone::Timezone;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -55,7 +55,7 @@ pub struct Campaign {
     allowed_ips: Vec<IpNet>,
     landing_url: String,
     currency: String,
-    timezone: Tz,
+    timezone: Timezone,
     default_goal: Option<String>,
     default_status: Status,
     goals: Vec<Goal>,
@@ -88,8 +88,8 @@ impl Campaign {
         &self.currency
     }
 
-    pub fn timezone(&self) -> Tz {
-        self.timezone
+    pub fn timezone(&self) -> &Timezone {
+        &self.timezone
     }
 
     pub fn default_status(&self) -> Status {

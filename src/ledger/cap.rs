@@ -4,8 +4,8 @@
 use super::period::{CapPeriod, PeriodSpan};
 use crate::ids::PartnerId;
 use crate::money::Money;
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
+use crate::timezone::Timezone;
+use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -68,9 +68,9 @@ impl Cap {
     /// and the period it spans.
     pub fn counter(
         &self,
-        tz: Tz,
+        tz: &Timezone,
         partner: &PartnerId,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> (CounterKey, PeriodSpan) {
         let span = self.period.span(tz, now);
         let kind = match self.limit {

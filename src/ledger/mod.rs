@@ -21,8 +21,8 @@ use crate::catalog::Rejection;
 use crate::ids::{CampaignId, PartnerId};
 use crate::money::Money;
 use crate::status::Status;
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
+use crate::timezone::Timezone;
+use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -46,7 +46,7 @@ pub struct Submission {
     /// The matching payout; `None` when no rule matched.
     pub payout: Option<Money>,
     pub caps: Vec<Cap>,
-    pub timezone: Tz,
+    pub timezone: Timezone,
     pub fields: BTreeMap<String, String>,
     /// What the postbacks log records of this postback; the object adds
     /// the outcome.
@@ -138,7 +138,7 @@ impl Decision {
 pub fn decide<S: Store>(
     store: &S,
     submission: &Submission,
-    now: DateTime<Utc>,
+    now: Timestamp,
 ) -> Result<Decision, S::Error> {
     let identity = identity(
         &submission.goal,
@@ -170,8 +170,8 @@ pub fn decide<S: Store>(
         payout,
         currency: submission.currency.clone(),
         sum: submission.sum,
-        created_at: now.timestamp(),
-        updated_at: now.timestamp(),
+        created_at: now.as_second(),
+        updated_at: now.as_second(),
         revision: 1,
         fields: submission.fields.clone(),
     };
@@ -184,14 +184,14 @@ pub fn decide<S: Store>(
     })))
 }
 
-fn update(existing: Conversion, status: Status, now: DateTime<Utc>) -> Decision {
+fn update(existing: Conversion, status: Status, now: Timestamp) -> Decision {
     if let Err(rejection) = transition(existing.status, status) {
         return Decision::Reject(rejection);
     }
     let previous = existing.status;
     let conversion = Conversion {
         status,
-        updated_at: now.timestamp(),
+        updated_at: now.as_second(),
         revision: existing.revision.saturating_add(1),
         ..existing
     };
@@ -213,7 +213,7 @@ fn count<S: Store>(
     store: &S,
     submission: &Submission,
     payout: Money,
-    now: DateTime<Utc>,
+    now: Timestamp,
 ) -> Result<Option<Vec<CounterUpdate>>, S::Error> {
     let mut updates: BTreeMap<CounterKey, CounterUpdate> = BTreeMap::new();
     for cap in submission
@@ -221,7 +221,7 @@ fn count<S: Store>(
         .iter()
         .filter(|c| c.counts_goal(&submission.goal))
     {
-        let (key, span) = cap.counter(submission.timezone, &submission.partner_id, now);
+        let (key, span) = cap.counter(&submission.timezone, &submission.partner_id, now);
         let used = store.counter(&key)?;
         let increment = cap.increment(payout);
         if !cap.admits(used, increment) {
@@ -247,17 +247,17 @@ struct WebhookBody<'a> {
     data: &'a Conversion,
 }
 
-fn outbox_message(conversion: &Conversion, kind: &str, now: DateTime<Utc>) -> OutboxMessage {
+fn outbox_message(conversion: &Conversion, kind: &str, now: Timestamp) -> OutboxMessage {
     let body = WebhookBody {
         kind,
-        timestamp: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        timestamp: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
         data: conversion,
     };
     OutboxMessage {
         id: format!("msg_{}_{}", conversion.id, conversion.revision),
         // Serializing plain strings, numbers and maps cannot fail.
         body: serde_json::to_string(&body).unwrap_or_default(),
-        created_at: now.timestamp(),
+        created_at: now.as_second(),
     }
 }
 

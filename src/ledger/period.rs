@@ -6,10 +6,9 @@
 //! a few zones local midnight does not exist on the day clocks jump (the
 //! period then starts at the first local instant of that date).
 
-use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc,
-};
-use chrono_tz::Tz;
+use crate::timezone::Timezone;
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
 /// The end of time for a period that never resets: year 10000, well inside
@@ -48,9 +47,9 @@ impl CapPeriod {
     }
 
     /// The period containing `now`, in `tz`.
-    pub fn span(self, tz: Tz, now: DateTime<Utc>) -> PeriodSpan {
-        let local = now.with_timezone(&tz);
-        let date = local.date_naive();
+    pub fn span(self, tz: &Timezone, now: Timestamp) -> PeriodSpan {
+        let local = now.to_zoned_datetime(tz.zone().clone());
+        let date = local.date();
         match self {
             CapPeriod::All => PeriodSpan {
                 start: 0,
@@ -59,65 +58,61 @@ impl CapPeriod {
             CapPeriod::Hour => {
                 // Offsets are whole minutes, so a local hour starts at the
                 // instant whose local minute and second are zero; counting
-                // back from `now` keeps the two 01:00s of a fall-back night
+                // back from `now` keeps the two 02:00s of a fall-back night
                 // apart.
-                let into_hour = i64::from(local.minute() * 60 + local.second());
-                let start = now.timestamp() - into_hour;
+                let into_hour = i64::from(local.minute()) * 60 + i64::from(local.second());
+                let start = now.as_second() - into_hour;
                 PeriodSpan {
                     start,
                     end: start + 3600,
                 }
             }
-            CapPeriod::Day => day_span(tz, date, date.succ_opt().unwrap_or(date)),
+            CapPeriod::Day => day_span(tz, date, date.tomorrow().unwrap_or(date)),
             CapPeriod::Week => {
-                let monday =
-                    date - Duration::days(i64::from(date.weekday().num_days_from_monday()));
-                day_span(tz, monday, monday + Duration::days(7))
+                let back = i64::from(date.weekday().to_monday_zero_offset());
+                let monday = date.checked_sub(back.days()).unwrap_or(date);
+                day_span(tz, monday, monday.checked_add(7.days()).unwrap_or(monday))
             }
             CapPeriod::Month => {
-                let first = date.with_day(1).unwrap_or(date);
-                let next = if first.month() == 12 {
-                    NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
-                } else {
-                    NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
-                };
-                day_span(tz, first, next.unwrap_or(first))
+                let first = date.first_of_month();
+                let next = first.checked_add(1.month()).unwrap_or(first);
+                day_span(tz, first, next)
             }
         }
     }
 }
 
-fn day_span(tz: Tz, first: NaiveDate, next: NaiveDate) -> PeriodSpan {
+fn day_span(tz: &Timezone, first: Date, next: Date) -> PeriodSpan {
     PeriodSpan {
         start: start_of_day(tz, first),
         end: start_of_day(tz, next),
     }
 }
 
-/// The first instant of a local date. Midnight may be ambiguous (take the
-/// earlier) or skipped by a DST jump (take the first minute that exists;
-/// jumps are at most a few hours).
-fn start_of_day(tz: Tz, date: NaiveDate) -> i64 {
-    let midnight = NaiveDateTime::from(date);
-    for minutes in 0..=(6 * 60) {
-        match tz.from_local_datetime(&(midnight + Duration::minutes(minutes))) {
-            LocalResult::Single(t) => return t.timestamp(),
-            LocalResult::Ambiguous(earlier, _) => return earlier.timestamp(),
-            LocalResult::None => continue,
-        }
+/// The first instant of a local date: midnight, or, where a DST jump skips
+/// midnight (America/Santiago), the first instant after the gap; where
+/// midnight happens twice, the earlier one.
+fn start_of_day(tz: &Timezone, date: Date) -> i64 {
+    match date.to_zoned_datetime(tz.zone().clone()) {
+        Ok(start) => start.timestamp().as_second(),
+        // Only dates at the ends of jiff's range fail; fall back to UTC.
+        Err(_) => date
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp().as_second())
+            .unwrap_or(0),
     }
-    // No zone skips six hours; fall back to UTC midnight rather than fail.
-    midnight.and_utc().timestamp()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn at(rfc3339: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(rfc3339)
-            .unwrap()
-            .with_timezone(&Utc)
+    fn at(rfc3339: &str) -> Timestamp {
+        rfc3339.parse().unwrap()
+    }
+
+    fn zone(name: &str) -> Timezone {
+        Timezone::parse(name).unwrap()
     }
 
     fn hours(span: PeriodSpan) -> i64 {
@@ -126,42 +121,42 @@ mod tests {
 
     #[test]
     fn berlin_spring_forward_day_has_23_hours() {
-        let tz: Tz = "Europe/Berlin".parse().unwrap();
-        let span = CapPeriod::Day.span(tz, at("2026-03-29T12:00:00Z"));
-        assert_eq!(span.start, at("2026-03-28T23:00:00Z").timestamp());
+        let tz = zone("Europe/Berlin");
+        let span = CapPeriod::Day.span(&tz, at("2026-03-29T12:00:00Z"));
+        assert_eq!(span.start, at("2026-03-28T23:00:00Z").as_second());
         assert_eq!(hours(span), 23);
     }
 
     #[test]
     fn berlin_fall_back_day_has_25_hours() {
-        let tz: Tz = "Europe/Berlin".parse().unwrap();
-        let span = CapPeriod::Day.span(tz, at("2026-10-25T12:00:00Z"));
-        assert_eq!(span.start, at("2026-10-24T22:00:00Z").timestamp());
+        let tz = zone("Europe/Berlin");
+        let span = CapPeriod::Day.span(&tz, at("2026-10-25T12:00:00Z"));
+        assert_eq!(span.start, at("2026-10-24T22:00:00Z").as_second());
         assert_eq!(hours(span), 25);
     }
 
     #[test]
     fn new_york_days_across_dst() {
-        let tz: Tz = "America/New_York".parse().unwrap();
+        let tz = zone("America/New_York");
         assert_eq!(
-            hours(CapPeriod::Day.span(tz, at("2026-03-08T15:00:00Z"))),
+            hours(CapPeriod::Day.span(&tz, at("2026-03-08T15:00:00Z"))),
             23
         );
         assert_eq!(
-            hours(CapPeriod::Day.span(tz, at("2026-11-01T15:00:00Z"))),
+            hours(CapPeriod::Day.span(&tz, at("2026-11-01T15:00:00Z"))),
             25
         );
         assert_eq!(
-            hours(CapPeriod::Day.span(tz, at("2026-11-02T15:00:00Z"))),
+            hours(CapPeriod::Day.span(&tz, at("2026-11-02T15:00:00Z"))),
             24
         );
     }
 
     #[test]
     fn the_day_changes_at_local_midnight_not_utc() {
-        let tz: Tz = "Europe/Berlin".parse().unwrap();
-        let before = CapPeriod::Day.span(tz, at("2026-06-01T21:59:59Z"));
-        let after = CapPeriod::Day.span(tz, at("2026-06-01T22:00:00Z"));
+        let tz = zone("Europe/Berlin");
+        let before = CapPeriod::Day.span(&tz, at("2026-06-01T21:59:59Z"));
+        let after = CapPeriod::Day.span(&tz, at("2026-06-01T22:00:00Z"));
         assert_ne!(before, after);
         assert_eq!(before.end, after.start);
     }
@@ -169,55 +164,55 @@ mod tests {
     #[test]
     fn skipped_midnight_starts_at_the_first_existing_minute() {
         // Chile jumps from 24:00 to 01:00 on its spring-forward day.
-        let tz: Tz = "America/Santiago".parse().unwrap();
-        let span = CapPeriod::Day.span(tz, at("2026-09-06T12:00:00Z"));
-        assert_eq!(span.start, at("2026-09-06T04:00:00Z").timestamp());
+        let tz = zone("America/Santiago");
+        let span = CapPeriod::Day.span(&tz, at("2026-09-06T12:00:00Z"));
+        assert_eq!(span.start, at("2026-09-06T04:00:00Z").as_second());
         assert_eq!(hours(span), 23);
     }
 
     #[test]
     fn fall_back_hours_are_distinct() {
-        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        let tz = zone("Europe/Berlin");
         // 02:30 local happens twice on 2026-10-25: at 00:30Z and 01:30Z.
-        let first = CapPeriod::Hour.span(tz, at("2026-10-25T00:30:00Z"));
-        let second = CapPeriod::Hour.span(tz, at("2026-10-25T01:30:00Z"));
+        let first = CapPeriod::Hour.span(&tz, at("2026-10-25T00:30:00Z"));
+        let second = CapPeriod::Hour.span(&tz, at("2026-10-25T01:30:00Z"));
         assert_ne!(first, second);
         assert_eq!(first.end, second.start);
     }
 
     #[test]
     fn half_hour_zones_start_hours_on_the_half_hour() {
-        let tz: Tz = "Asia/Kolkata".parse().unwrap();
-        let span = CapPeriod::Hour.span(tz, at("2026-06-01T10:10:00Z"));
-        assert_eq!(span.start, at("2026-06-01T09:30:00Z").timestamp());
+        let tz = zone("Asia/Kolkata");
+        let span = CapPeriod::Hour.span(&tz, at("2026-06-01T10:10:00Z"));
+        assert_eq!(span.start, at("2026-06-01T09:30:00Z").as_second());
     }
 
     #[test]
     fn iso_week_starts_monday_and_month_on_the_first() {
-        let tz: Tz = "UTC".parse().unwrap();
+        let tz = zone("UTC");
         // 2026-11-24 is a Tuesday.
-        let week = CapPeriod::Week.span(tz, at("2026-11-24T10:00:00Z"));
-        assert_eq!(week.start, at("2026-11-23T00:00:00Z").timestamp());
-        assert_eq!(week.end, at("2026-11-30T00:00:00Z").timestamp());
-        let month = CapPeriod::Month.span(tz, at("2026-12-31T23:59:59Z"));
-        assert_eq!(month.start, at("2026-12-01T00:00:00Z").timestamp());
-        assert_eq!(month.end, at("2027-01-01T00:00:00Z").timestamp());
+        let week = CapPeriod::Week.span(&tz, at("2026-11-24T10:00:00Z"));
+        assert_eq!(week.start, at("2026-11-23T00:00:00Z").as_second());
+        assert_eq!(week.end, at("2026-11-30T00:00:00Z").as_second());
+        let month = CapPeriod::Month.span(&tz, at("2026-12-31T23:59:59Z"));
+        assert_eq!(month.start, at("2026-12-01T00:00:00Z").as_second());
+        assert_eq!(month.end, at("2027-01-01T00:00:00Z").as_second());
     }
 
     #[test]
     fn berlin_week_and_month_containing_dst() {
-        let tz: Tz = "Europe/Berlin".parse().unwrap();
-        let week = CapPeriod::Week.span(tz, at("2026-03-29T12:00:00Z"));
+        let tz = zone("Europe/Berlin");
+        let week = CapPeriod::Week.span(&tz, at("2026-03-29T12:00:00Z"));
         assert_eq!(hours(week), 7 * 24 - 1);
-        let month = CapPeriod::Month.span(tz, at("2026-10-10T12:00:00Z"));
+        let month = CapPeriod::Month.span(&tz, at("2026-10-10T12:00:00Z"));
         assert_eq!(hours(month), 31 * 24 + 1);
     }
 
     #[test]
     fn all_never_resets() {
-        let tz: Tz = "UTC".parse().unwrap();
-        let a = CapPeriod::All.span(tz, at("2000-01-01T00:00:00Z"));
-        let b = CapPeriod::All.span(tz, at("2099-01-01T00:00:00Z"));
+        let tz = zone("UTC");
+        let a = CapPeriod::All.span(&tz, at("2000-01-01T00:00:00Z"));
+        let b = CapPeriod::All.span(&tz, at("2099-01-01T00:00:00Z"));
         assert_eq!(a, b);
     }
 }

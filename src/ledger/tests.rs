@@ -2,14 +2,13 @@
 
 use super::memory::MemoryStore;
 use super::*;
-use chrono::TimeZone;
 use proptest::prelude::*;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+fn at(s: &str) -> Timestamp {
+    s.parse().unwrap()
 }
 
-fn noon() -> DateTime<Utc> {
+fn noon() -> Timestamp {
     at("2026-11-24T12:00:00Z")
 }
 
@@ -27,7 +26,7 @@ fn submission(click: &str) -> Submission {
         on_time: true,
         payout: Money::parse("1.50").ok(),
         caps: Vec::new(),
-        timezone: chrono_tz::Europe::Berlin,
+        timezone: Timezone::parse("Europe/Berlin").unwrap(),
         fields: BTreeMap::new(),
         log: crate::log::LogDraft::default(),
     }
@@ -52,11 +51,7 @@ fn budget_cap(value: &str, period: CapPeriod) -> Cap {
 }
 
 /// Decides and, if accepted, commits: what the campaign object does.
-fn post(
-    store: &mut MemoryStore,
-    sub: &Submission,
-    now: DateTime<Utc>,
-) -> Result<Status, Rejection> {
+fn post(store: &mut MemoryStore, sub: &Submission, now: Timestamp) -> Result<Status, Rejection> {
     match decide(store, sub, now).unwrap() {
         Decision::Accept(change) => {
             let status = change.conversion.status;
@@ -303,13 +298,13 @@ fn a_day_cap_resets_at_local_midnight_across_dst() {
 fn hour_caps_keep_the_two_fall_back_hours_apart() {
     let mut store = MemoryStore::default();
     let cap = conversions_cap(1, CapPeriod::Hour, false);
-    let mut post_at = |click: &str, when: DateTime<Utc>| {
+    let mut post_at = |click: &str, when: Timestamp| {
         let mut sub = submission(click);
         sub.caps = vec![cap.clone()];
         post(&mut store, &sub, when)
     };
-    let first = Utc.with_ymd_and_hms(2026, 10, 25, 0, 30, 0).unwrap();
-    let second = Utc.with_ymd_and_hms(2026, 10, 25, 1, 30, 0).unwrap();
+    let first = at("2026-10-25T00:30:00Z");
+    let second = at("2026-10-25T01:30:00Z");
     assert_eq!(post_at("a", first), Ok(Status::Pending));
     assert_eq!(post_at("b", second), Ok(Status::Pending));
     assert_eq!(post_at("c", second), Err(Rejection::CapReached));
@@ -421,7 +416,7 @@ proptest! {
         let mut now = at("2026-10-24T20:00:00Z");
         let mut transitions_from_final = 0;
         for s in &steps {
-            now += chrono::Duration::seconds(i64::from(s.seconds_later));
+            now = Timestamp::from_second(now.as_second() + i64::from(s.seconds_later)).unwrap();
             let mut sub = submission(&format!("c{}", s.click));
             sub.partner_id = PartnerId::parse(&format!("p{}", s.partner)).unwrap();
             sub.goal = (s.goal + 1).to_string();

@@ -13,7 +13,6 @@ use crate::catalog::{BadRequest, Refusal};
 use crate::ledger::Verdict;
 use crate::params::Params;
 use crate::postback::Postback;
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -144,9 +143,7 @@ impl LogDraft {
         code: Option<String>,
         fill: impl FnOnce(&mut LogEntry),
     ) -> LogEntry {
-        let time = DateTime::<Utc>::from_timestamp_millis(i64::try_from(now_ms).unwrap_or(0))
-            .unwrap_or_default()
-            .to_rfc3339_opts(SecondsFormat::Millis, true);
+        let time = format_millis(now_ms);
         let mut entry = LogEntry {
             id: entry_id(now_ms, suffix),
             time,
@@ -166,6 +163,12 @@ impl LogDraft {
         fill(&mut entry);
         entry
     }
+}
+
+/// RFC 3339 in UTC with milliseconds: `2026-11-24T10:00:00.123Z`.
+pub fn format_millis(ms: u64) -> String {
+    let t = jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(0)).unwrap_or_default();
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// The id of an entry made at `now_ms`: sortable as text.
@@ -262,9 +265,9 @@ fn parse_since(text: &str) -> Result<u64, BadRequest> {
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(seconds.saturating_mul(1000));
     }
-    DateTime::parse_from_rfc3339(text)
+    text.parse::<jiff::Timestamp>()
         .ok()
-        .and_then(|t| u64::try_from(t.timestamp_millis()).ok())
+        .and_then(|t| u64::try_from(t.as_millisecond()).ok())
         .ok_or_else(|| {
             BadRequest::new(
                 "since",

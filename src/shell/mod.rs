@@ -62,8 +62,5 @@ fn into_response(reply: Reply) -> Result<Response> {
 
 /// The raw (still percent-encoded) query string of a request.
 fn raw_query(req: &Request) -> String {
-    req.url()
-        .ok()
-        .and_then(|u| u.query().map(str::to_owned))
-        .unwrap_or_default()
+    crate::route::query_of(&req.inner().url()).to_owned()
 }

@@ -244,10 +244,7 @@ pub fn status(sql: &SqlStorage) -> Result<OutboxStatus> {
         waiting: row.waiting as u64,
         parked: row.parked.unwrap_or(0.0) as u64,
         oldest_created_at: row.oldest.map(|t| t as i64),
-        next_attempt_at: row.next.and_then(|t| {
-            chrono::DateTime::<chrono::Utc>::from_timestamp_millis(t as i64)
-                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        }),
+        next_attempt_at: row.next.map(|t| crate::log::format_millis(t as u64)),
         max_attempts: row.max_attempts.unwrap_or(0.0) as u64,
         last_error: errors.into_iter().next().and_then(|e| e.last_error),
     })

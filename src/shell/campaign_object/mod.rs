@@ -19,8 +19,6 @@ mod sql_store;
 
 use crate::ledger::{self, Decision, Store, Submission};
 use crate::log::{LogEntry, LogQuery};
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use sql_store::SqlStore;
 use std::cell::Cell;
 use worker::{console_error, durable_object, DurableObject, Env, Request, Response, Result, State};
@@ -72,11 +70,6 @@ pub struct CampaignObject {
     schema_ready: Cell<bool>,
 }
 
-#[derive(Deserialize)]
-struct Bound {
-    bound: Option<u32>,
-}
-
 impl DurableObject for CampaignObject {
     fn new(state: State, env: Env) -> Self {
         CampaignObject {
@@ -92,19 +85,22 @@ impl DurableObject for CampaignObject {
             // A restarted object resumes delivering what it had accepted.
             self.wake_outbox().await;
         }
+        let query = crate::route::query_of(&req.inner().url()).to_owned();
+        let param = |name: &str| {
+            crate::params::Params::from_query(&query)
+                .ok()
+                .and_then(|p| p.get(name).map(str::to_owned))
+        };
         match req.path().as_str() {
             "/decide" => {
-                let dry_run = req
-                    .url()?
-                    .query_pairs()
-                    .any(|(k, v)| k == "dry_run" && v == "1");
+                let dry_run = param("dry_run").as_deref() == Some("1");
                 let submission: Submission = req.json().await?;
                 self.decide(submission, dry_run).await
             }
             "/log" => {
-                let bound: Bound = req.query()?;
+                let bound = param("bound").and_then(|b| b.parse::<u32>().ok());
                 let entry: LogEntry = req.json().await?;
-                log_table::insert(&self.sql(), &entry, bound.bound, now_millis())?;
+                log_table::insert(&self.sql(), &entry, bound, now_millis())?;
                 Response::ok("")
             }
             "/log/query" => {
@@ -142,7 +138,7 @@ impl CampaignObject {
         // From here to the commit and the log row: no await.
         let mut store = SqlStore::new(&self.state);
         let now_ms = now_millis();
-        let now = DateTime::<Utc>::from_timestamp_millis(now_ms as i64).unwrap_or_default();
+        let now = jiff::Timestamp::from_millisecond(now_ms as i64).unwrap_or_default();
         let decision = ledger::decide(&store, &submission, now)?;
         let committed = match (&decision, dry_run) {
             (Decision::Accept(change), false) => {
