@@ -37,8 +37,10 @@ test-worker: build
 dev: setup
 	sh scripts/dev.sh
 
-bench: setup
-	cargo bench
+bench: build
+	cargo bench --bench core
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	node benches/load.mjs
 
 clean:
 	rm -rf build target .wrangler node_modules

@@ -1,0 +1,124 @@
+// The load benchmark (`make bench`): our worker and the plain-JS peer under
+// `wrangler dev` on 127.0.0.1, driven by wrk route by route in one run.
+// Prints req/s, p50 and p99 per route and each route's ratio to its
+// worker's floor (/healthz: same isolate, no KV, no Durable Object).
+// Compare ratios measured in one run, never absolute figures across runs.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mintClick } from "../tests/support/click.mjs";
+import { startOrigin } from "../scripts/origin.mjs";
+
+const DURATION = process.env.BENCH_SECONDS ?? "8";
+const CONNECTIONS = process.env.BENCH_CONNECTIONS ?? "16";
+const KEY = "bench-click-signing-key";
+const ADMIN = "bench-admin-token";
+const ORIGIN_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const OURS = "http://127.0.0.1:8787";
+const PEER = "http://127.0.0.1:8791";
+
+const CAMPAIGN = {
+  id: "bench",
+  landing_url: "https://shop.example/?cid={click_id}",
+  currency: "USD",
+  timezone: "Europe/Berlin",
+  default_goal: "1",
+  goals: [{ id: "1" }, { id: "purchase" }],
+  payouts: [{ goal: "1", amount: "1.00" }, { goal: "purchase", percent: "10" }],
+  caps: [{ period: "month", type: "budget", value: "100000000.00" }],
+};
+
+const children = [];
+process.on("exit", () => children.forEach((c) => c.kill("SIGTERM")));
+
+function start(args, name) {
+  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", ...args], { stdio: ["ignore", "pipe", "pipe"], detached: false });
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  child.on("exit", (code) => code && console.error(`${name} exited ${code}\n${log.slice(-2000)}`));
+  children.push(child);
+  return child;
+}
+
+async function ready(base) {
+  for (let i = 0; i < 240; i++) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${base} did not come up`);
+}
+
+function wrk(url, script) {
+  const args = ["-t2", `-c${CONNECTIONS}`, `-d${DURATION}s`, "--latency"];
+  if (script) args.push("-s", script);
+  const out = execFileSync("wrk", [...args, url], { encoding: "utf8" });
+  const rps = Number(out.match(/Requests\/sec:\s+([\d.]+)/)[1]);
+  const pct = (p) => out.match(new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`));
+  const ms = (m) => (m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN);
+  const non2xx = Number(out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
+  return { rps, p50: ms(pct(50)), p99: ms(pct(99)), non2xx };
+}
+
+const state = mkdtempSync(join(tmpdir(), "load-bench-"));
+const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
+start(
+  ["--port", "8787", "--persist-to", join(state, "ours"),
+   "--var", `CLICK_SIGNING_KEY:${KEY}`, "--var", `ADMIN_TOKEN:${ADMIN}`,
+   "--var", `ORIGIN_SECRET:${ORIGIN_SECRET}`, "--var", `ORIGIN_URL:${origin.url}`],
+  "worker",
+);
+const peerState = join(state, "peer");
+execFileSync("npx", ["wrangler", "kv", "key", "put", "campaign:bench", JSON.stringify({ ...CAMPAIGN, status: "active", privacy: "public" }),
+  "--binding", "CAMPAIGNS", "--local", "--persist-to", peerState, "-c", "benches/peer/wrangler.toml"], { stdio: "ignore" });
+start(["-c", "benches/peer/wrangler.toml", "--port", "8791", "--persist-to", peerState, "--var", `CLICK_SIGNING_KEY:${KEY}`], "peer");
+await ready(OURS);
+await ready(PEER);
+
+const put = await fetch(`${OURS}/v1/campaigns/bench`, { method: "PUT", headers: { authorization: `Bearer ${ADMIN}` }, body: JSON.stringify(CAMPAIGN) });
+if (!put.ok) throw new Error(`PUT campaign: ${put.status} ${await put.text()}`);
+const click = mintClick(KEY, { campaign: "bench", time: Math.floor(Date.now() / 1000) - 60 });
+const created = await fetch(`${OURS}/postback?click_id=${click}`);
+if (created.status !== 200) throw new Error(`creating the conversion: ${created.status} ${await created.text()}`);
+
+// New conversions: one click, a fresh action_id per request (per thread).
+const lua = join(state, "new.lua");
+writeFileSync(lua, `
+local n = 0
+local id = 0
+function setup(thread) id = id + 1; thread:set("tid", id) end
+function request()
+  n = n + 1
+  return wrk.format("GET", "/postback?click_id=${click}&action_id=t" .. tid .. "-" .. n)
+end
+`);
+
+// Warm both isolates and caches.
+for (const base of [OURS, PEER]) for (let i = 0; i < 50; i++) await (await fetch(`${base}/postback?click_id=${click}&goal=nope`)).text();
+
+const rows = [
+  ["ours", "floor: GET /healthz", wrk(`${OURS}/healthz`)],
+  ["ours", "edge rejection (goal_not_found, campaign cached)", wrk(`${OURS}/postback?click_id=${click}&goal=nope`)],
+  ["ours", "update answered by the Durable Object (status_same)", wrk(`${OURS}/postback?click_id=${click}`)],
+  ["ours", "new conversion through the Durable Object", wrk(`${OURS}/`, lua)],
+  ["js peer", "floor: GET /healthz", wrk(`${PEER}/healthz`)],
+  ["js peer", "edge rejection (goal_not_found, campaign cached)", wrk(`${PEER}/postback?click_id=${click}&goal=nope`)],
+];
+const floors = { ours: rows[0][2].rps, "js peer": rows[4][2].rps };
+
+console.log(`\nload benchmark: wrk -t2 -c${CONNECTIONS} -d${DURATION}s per route, wrangler dev on 127.0.0.1\n`);
+console.log("worker   route                                                  req/s     p50 ms   p99 ms   × floor");
+for (const [who, route, r] of rows) {
+  console.log(`${who.padEnd(8)} ${route.padEnd(54)} ${r.rps.toFixed(0).padStart(7)} ${r.p50.toFixed(2).padStart(9)} ${r.p99.toFixed(2).padStart(8)} ${(r.rps / floors[who]).toFixed(2).padStart(9)}`);
+}
+const oursEdge = rows[1][2].rps;
+const peerEdge = rows[5][2].rps;
+console.log(`\nedge rejection, ours ÷ js peer: ${(oursEdge / peerEdge).toFixed(2)}×`);
+console.log(`targets: edge rejection ≥ 0.85× floor (${(oursEdge / floors.ours).toFixed(2)}), new conversion ≥ 0.35× floor (${(rows[3][2].rps / floors.ours).toFixed(2)})`);
+const status = rows.map(([who, route, r]) => `${who} ${route}: ${r.non2xx} non-2xx`).join("; ");
+console.log(`(answers other than 2xx, expected on rejection routes: ${status})`);
+origin.close();
+process.exit(0);
