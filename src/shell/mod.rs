@@ -5,6 +5,7 @@
 mod admin;
 mod campaign_object;
 mod campaigns;
+mod log_queue;
 mod logs;
 mod object_client;
 mod platform;

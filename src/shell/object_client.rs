@@ -66,19 +66,25 @@ pub async fn submit(env: &Env, submission: &Submission, dry_run: bool) -> Outcom
 /// Where an entry the edge writes belongs: its campaign's object if the
 /// campaign exists, else the bounded unattributed log. Unknown campaigns
 /// never get an object of their own.
-pub async fn write_log(env: &Env, entry: &LogEntry, campaign_exists: bool) -> Outcome<()> {
+pub fn log_destination(entry: &LogEntry, campaign_exists: bool) -> String {
     match (&entry.campaign_id, campaign_exists) {
-        (Some(campaign), true) => call(env, campaign, "/log", Some(entry)).await,
-        _ => {
-            // LOG_UNATTRIBUTED_MAX lowers the bound (for tests); never raises it.
-            let bound = env
-                .var("LOG_UNATTRIBUTED_MAX")
-                .ok()
-                .and_then(|v| v.to_string().parse::<u32>().ok())
-                .map_or(MAX_UNATTRIBUTED, |b| b.min(MAX_UNATTRIBUTED));
-            let path = format!("/log?bound={bound}");
-            call(env, UNATTRIBUTED, &path, Some(entry)).await
-        }
+        (Some(campaign), true) => campaign.clone(),
+        _ => UNATTRIBUTED.to_owned(),
+    }
+}
+
+/// Writes a batch of entries to one object's log.
+pub async fn write_logs(env: &Env, object: &str, entries: &[LogEntry]) -> Outcome<()> {
+    if object == UNATTRIBUTED {
+        // LOG_UNATTRIBUTED_MAX lowers the bound (for tests); never raises it.
+        let bound = env
+            .var("LOG_UNATTRIBUTED_MAX")
+            .ok()
+            .and_then(|v| v.to_string().parse::<u32>().ok())
+            .map_or(MAX_UNATTRIBUTED, |b| b.min(MAX_UNATTRIBUTED));
+        call(env, object, &format!("/log?bound={bound}"), Some(&entries)).await
+    } else {
+        call(env, object, "/log", Some(&entries)).await
     }
 }
 

@@ -2,7 +2,7 @@
 //! request, run the core's checks, hand over to the campaign object, log
 //! what the edge refused.
 
-use super::{campaigns, object_client, platform, raw_query};
+use super::{campaigns, log_queue, object_client, platform, raw_query};
 use crate::catalog::{BadRequest, Refusal, Rejection};
 use crate::click::ClickKey;
 use crate::edge;
@@ -94,12 +94,7 @@ fn refuse(
     campaign_exists: bool,
 ) -> Reply {
     let entry = draft.refused(&refusal, platform::now_millis(), platform::nonce_u32());
-    let env = env.clone();
-    ctx.wait_until(async move {
-        if let Err(e) = object_client::write_log(&env, &entry, campaign_exists).await {
-            console_error!("writing the postbacks log: {e}");
-        }
-    });
+    log_queue::push(env, ctx, entry, campaign_exists);
     Reply::refused(&refusal)
 }
 

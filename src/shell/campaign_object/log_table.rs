@@ -15,21 +15,34 @@ struct CountRow {
     n: f64,
 }
 
-/// Stores an entry, then drops what is past retention and, with `bound`,
-/// all but the newest `bound` entries.
-pub fn insert(sql: &SqlStorage, entry: &LogEntry, bound: Option<u32>, now_ms: u64) -> Result<()> {
-    let text = serde_json::to_string(entry).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    sql.exec(
-        "INSERT OR IGNORE INTO log (id, campaign, code, entry) VALUES (?, ?, ?, ?)",
-        vec![
-            entry.id.as_str().into(),
-            entry.campaign_id.clone().into(),
-            count_key(entry).into(),
-            text.into(),
-        ],
-    )?;
-    let cutoff = crate::log::entry_id(now_ms.saturating_sub(RETENTION_MS), 0);
-    sql.exec("DELETE FROM log WHERE id < ?", vec![cutoff.into()])?;
+/// How often an object drops entries past retention.
+pub const PRUNE_EVERY_MS: u64 = 60_000;
+
+/// Stores entries; with `prune_at`, drops what is past retention at that
+/// time; with `bound`, all but the newest `bound` entries.
+pub fn insert(
+    sql: &SqlStorage,
+    entries: &[LogEntry],
+    bound: Option<u32>,
+    prune_at: Option<u64>,
+) -> Result<()> {
+    for entry in entries {
+        let text =
+            serde_json::to_string(entry).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        sql.exec(
+            "INSERT OR IGNORE INTO log (id, campaign, code, entry) VALUES (?, ?, ?, ?)",
+            vec![
+                entry.id.as_str().into(),
+                entry.campaign_id.clone().into(),
+                count_key(entry).into(),
+                text.into(),
+            ],
+        )?;
+    }
+    if let Some(now_ms) = prune_at {
+        let cutoff = crate::log::entry_id(now_ms.saturating_sub(RETENTION_MS), 0);
+        sql.exec("DELETE FROM log WHERE id < ?", vec![cutoff.into()])?;
+    }
     if let Some(bound) = bound {
         sql.exec(
             "DELETE FROM log WHERE id <= (SELECT id FROM log ORDER BY id DESC LIMIT 1 OFFSET ?)",

@@ -10,7 +10,7 @@
 //!
 //! Routes (from the edge only; the object is not reachable from outside):
 //! `POST /decide[?dry_run=1]` a `Submission` → a `Verdict`;
-//! `POST /log[?bound=N]` a `LogEntry`; `POST /log/query` a `LogQuery` → a
+//! `POST /log[?bound=N]` a batch of `LogEntry`s; `POST /log/query` a `LogQuery` → a
 //! `LogPage`; `GET /outbox` → what waits for the origin.
 
 mod delivery;
@@ -68,6 +68,10 @@ pub struct CampaignObject {
     state: State,
     env: Env,
     schema_ready: Cell<bool>,
+    /// An alarm is set and has not run yet: no need to set it again.
+    alarm_pending: Cell<bool>,
+    /// When log retention last ran.
+    pruned_at: Cell<u64>,
 }
 
 impl DurableObject for CampaignObject {
@@ -76,6 +80,8 @@ impl DurableObject for CampaignObject {
             state,
             env,
             schema_ready: Cell::new(false),
+            alarm_pending: Cell::new(false),
+            pruned_at: Cell::new(0),
         }
     }
 
@@ -99,8 +105,8 @@ impl DurableObject for CampaignObject {
             }
             "/log" => {
                 let bound = param("bound").and_then(|b| b.parse::<u32>().ok());
-                let entry: LogEntry = req.json().await?;
-                log_table::insert(&self.sql(), &entry, bound, now_millis())?;
+                let entries: Vec<LogEntry> = req.json().await?;
+                log_table::insert(&self.sql(), &entries, bound, self.prune_due(now_millis()))?;
                 Response::ok("")
             }
             "/log/query" => {
@@ -113,6 +119,8 @@ impl DurableObject for CampaignObject {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        // Postbacks committed from now on need a new alarm.
+        self.alarm_pending.set(false);
         self.ensure_schema()?;
         delivery::deliver_due(&self.state, &self.env).await?;
         Response::ok("")
@@ -150,7 +158,8 @@ impl CampaignObject {
         let verdict = decision.verdict();
         let entry = submission.log.decided(&verdict, now_ms, nonce_u32());
         // The postback counted whatever happens to its log row.
-        if let Err(e) = log_table::insert(&self.sql(), &entry, None, now_ms) {
+        let prune = self.prune_due(now_ms);
+        if let Err(e) = log_table::insert(&self.sql(), std::slice::from_ref(&entry), None, prune) {
             console_error!("log row for {}: {e}", submission.campaign_id);
         }
         if committed {
@@ -163,8 +172,21 @@ impl CampaignObject {
     /// loses nothing: the row is stored, and the next postback or restart
     /// asks again.
     async fn wake_outbox(&self) {
-        if let Err(e) = self.state.storage().set_alarm(0i64).await {
-            console_error!("setting the outbox alarm: {e}");
+        if self.alarm_pending.get() {
+            return;
         }
+        match self.state.storage().set_alarm(0i64).await {
+            Ok(()) => self.alarm_pending.set(true),
+            Err(e) => console_error!("setting the outbox alarm: {e}"),
+        }
+    }
+
+    /// `Some(now)` if log retention is due (at most once a minute).
+    fn prune_due(&self, now_ms: u64) -> Option<u64> {
+        if now_ms.saturating_sub(self.pruned_at.get()) < log_table::PRUNE_EVERY_MS {
+            return None;
+        }
+        self.pruned_at.set(now_ms);
+        Some(now_ms)
     }
 }

@@ -1,0 +1,61 @@
+//! The edge's log entries, batched per isolate.
+//!
+//! Writing each refused postback's entry to its object at once would cost a
+//! Durable Object round trip per rejection — more than the rejection
+//! itself. Entries wait here instead, and the first entry of a window
+//! schedules, through `waitUntil`, one flush per destination [`WINDOW_MS`]
+//! later. `waitUntil` keeps the isolate alive for the flush, so an entry is
+//! not lost when the request that made it ends.
+
+use super::object_client;
+use crate::log::LogEntry;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::time::Duration;
+use worker::{console_error, Context, Delay, Env};
+
+/// How long entries gather before they are written.
+const WINDOW_MS: u64 = 100;
+/// Past this many waiting entries, a flush starts at once (memory bound
+/// under a flood).
+const MAX_WAITING: usize = 500;
+
+thread_local! {
+    static WAITING: RefCell<HashMap<String, Vec<LogEntry>>> = RefCell::new(HashMap::new());
+    static SCHEDULED: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+pub fn push(env: &Env, ctx: &Context, entry: LogEntry, campaign_exists: bool) {
+    let destination = object_client::log_destination(&entry, campaign_exists);
+    WAITING.with(|w| w.borrow_mut().entry(destination).or_default().push(entry));
+    let waiting = COUNT.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    let full = waiting >= MAX_WAITING;
+    if SCHEDULED.with(|s| s.replace(true)) && !full {
+        return;
+    }
+    let env = env.clone();
+    ctx.wait_until(async move {
+        if !full {
+            Delay::from(Duration::from_millis(WINDOW_MS)).await;
+        }
+        flush(&env).await;
+    });
+}
+
+async fn flush(env: &Env) {
+    let batches = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
+    COUNT.with(|c| c.set(0));
+    SCHEDULED.with(|s| s.set(false));
+    let writes = batches
+        .iter()
+        .map(|(destination, entries)| object_client::write_logs(env, destination, entries));
+    for result in futures_util::future::join_all(writes).await {
+        if let Err(e) = result {
+            console_error!("writing the postbacks log: {e}");
+        }
+    }
+}
