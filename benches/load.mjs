@@ -4,7 +4,7 @@
 // worker's floor (/healthz: same isolate, no KV, no Durable Object).
 // Compare ratios measured in one run, never absolute figures across runs.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintClick } from "../tests/support/click.mjs";
@@ -30,10 +30,12 @@ const CAMPAIGN = {
 };
 
 const children = [];
-process.on("exit", () => children.forEach((c) => c.kill("SIGTERM")));
+// Each server runs in its own process group: npx, wrangler and workerd go together.
+process.on("exit", () => children.forEach((c) => { try { process.kill(-c.pid, "SIGTERM"); } catch {} }));
+process.on("SIGINT", () => process.exit(130));
 
 function start(args, name) {
-  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", ...args], { stdio: ["ignore", "pipe", "pipe"], detached: false });
+  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true });
   let log = "";
   child.stdout.on("data", (d) => (log += d));
   child.stderr.on("data", (d) => (log += d));
@@ -64,9 +66,18 @@ function wrk(url, script) {
 }
 
 const state = mkdtempSync(join(tmpdir(), "load-bench-"));
+// The worker as built (make bench builds it first), without wrangler.toml's
+// [build] section: wrangler's watcher would otherwise rebuild mid-run.
+const config = join(state, "wrangler.toml");
+writeFileSync(
+  config,
+  readFileSync("wrangler.toml", "utf8")
+    .replace(/\[build\][^[]*/, "")
+    .replace(/^main = .*$/m, `main = "${join(process.cwd(), "build/index.js")}"`),
+);
 const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
 start(
-  ["--port", "8787", "--persist-to", join(state, "ours"),
+  ["-c", config, "--port", "8787", "--persist-to", join(state, "ours"),
    "--var", `CLICK_SIGNING_KEY:${KEY}`, "--var", `ADMIN_TOKEN:${ADMIN}`,
    "--var", `ORIGIN_SECRET:${ORIGIN_SECRET}`, "--var", `ORIGIN_URL:${origin.url}`],
   "worker",
