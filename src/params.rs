@@ -192,6 +192,11 @@ fn decode_component(raw: &[u8], name: Option<&str>) -> Result<String, BadRequest
         };
         BadRequest::new(parameter, problem.to_owned())
     };
+    // Most names and values need no decoding: one copy, no scan-and-rebuild.
+    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
+        return String::from_utf8(raw.to_vec())
+            .map_err(|_| blame("is not valid UTF-8 once percent-decoded"));
+    }
     let mut i = 0;
     while i < raw.len() {
         if raw[i] == b'%' {
