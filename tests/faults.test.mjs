@@ -1,0 +1,97 @@
+// When a dependency fails, the advertiser is told to retry — 503
+// internal_error — never a panic, never a silent 200.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Miniflare } from "miniflare";
+import { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, testClick } from "./support/worker.mjs";
+import { campaign } from "./support/campaigns.mjs";
+
+/** A worker whose bindings are wired as `wiring` says (some of them broken). */
+async function brokenWorker({ kv = true, objects = true, bindings = {} }) {
+  const mf = new Miniflare({
+    scriptPath: "build/index.js",
+    modules: true,
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+    ],
+    compatibilityDate: "2025-09-01",
+    ...(kv ? { kvNamespaces: ["CAMPAIGNS"] } : {}),
+    ...(objects ? { durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } } } : {}),
+    cf: false,
+    bindings: { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, ORIGIN_URL: "http://127.0.0.1:9", ...bindings },
+  });
+  await mf.ready;
+  const fetch = async (path, init) => {
+    const res = await mf.dispatchFetch(`http://localhost${path}`, { redirect: "manual", ...init });
+    const text = await res.text();
+    return { status: res.status, text, json: JSON.parse(text) };
+  };
+  return { mf, fetch };
+}
+
+function assertRetryable(res) {
+  assert.equal(res.status, 503, res.text);
+  assert.equal(res.json.status, "rejected");
+  assert.equal(res.json.error.code, "internal_error");
+  assert.equal(res.json.error.message, "Internal error. Please address to support");
+}
+
+describe("faults", () => {
+  test("KV failing: postbacks and clicks answer 503 internal_error, the admin API 503", async () => {
+    // CAMPAIGNS is bound to a plain string: every KV call fails.
+    const w = await brokenWorker({ kv: false, bindings: { CAMPAIGNS: "not a namespace" } });
+    try {
+      assertRetryable(await w.fetch(`/postback?click_id=${testClick({ campaign: "1001" })}`));
+      assertRetryable(await w.fetch("/click?campaign_id=1001&partner_id=77"));
+      const admin = await w.fetch("/v1/campaigns", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      assert.equal(admin.status, 503);
+      // The isolate is fine: checks that need no KV still answer.
+      assert.equal((await w.fetch("/postback?click_id=forged")).json.error.code, "click_not_found");
+      assert.equal((await w.mf.dispatchFetch("http://localhost/healthz")).status, 200);
+    } finally {
+      await w.mf.dispose();
+    }
+  });
+
+  test("the campaign object unreachable: 503 internal_error, nothing claimed accepted", async () => {
+    const w = await brokenWorker({ objects: false });
+    try {
+      const c = campaign();
+      const put = await w.fetch(`/v1/campaigns/${c.id}`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        body: JSON.stringify(c),
+      });
+      assert.equal(put.status, 200, put.text);
+      const click = testClick({ campaign: c.id, time: Math.floor(Date.now() / 1000) - 60 });
+      assertRetryable(await w.fetch(`/postback?click_id=${click}`));
+      assertRetryable(await w.fetch(`/postback/check?click_id=${click}`));
+      // Edge rejections do not need the object.
+      assert.equal((await w.fetch(`/postback?click_id=${click}&goal=nope`)).json.error.code, "goal_not_found");
+    } finally {
+      await w.mf.dispose();
+    }
+  });
+
+  test("a bad ORIGIN_SECRET never blocks postbacks: delivery waits, the error is shown", async () => {
+    const w = await brokenWorker({ bindings: { ORIGIN_SECRET: "not-whsec" } });
+    try {
+      const c = campaign();
+      await w.fetch(`/v1/campaigns/${c.id}`, { method: "PUT", headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify(c) });
+      const click = testClick({ campaign: c.id, time: Math.floor(Date.now() / 1000) - 60 });
+      assert.equal((await w.fetch(`/postback?click_id=${click}`)).status, 200);
+      let shown;
+      for (let i = 0; i < 50 && !shown; i++) {
+        const res = await w.fetch("/v1/outbox", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        shown = res.json.campaigns.find((x) => x.campaign_id === c.id && x.last_error);
+        if (!shown) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(shown, "the outbox shows why delivery waits");
+      assert.match(shown.last_error, /whsec_/);
+      assert.equal(shown.waiting, 1);
+    } finally {
+      await w.mf.dispose();
+    }
+  });
+});
