@@ -139,27 +139,21 @@ pub async fn postback(mut req: Request, env: &Env, ctx: &Context, dry_run: bool)
         dry_run,
     ) {
         Ok(s) => s,
-        Err(rejection) => {
-            let exists = campaign.is_some();
-            let draft = if exists {
-                draft.for_campaign(identified.campaign_id.as_str())
-            } else {
-                draft
-            };
-            return refuse(env, ctx, draft, rejection.into(), exists);
-        }
+        Err(rejection) => return refuse(env, ctx, draft, rejection.into(), campaign.is_some()),
     };
     // The object logs what it decides.
     match object_client::submit(env, &submission, dry_run).await {
         Ok(verdict) => Reply::from_verdict(&verdict, dry_run),
         Err(e) => {
             console_error!("campaign object {}: {e}", submission.campaign_id);
+            // Not to the object that just failed: the bounded log, which
+            // queries for this campaign read too.
             refuse(
                 env,
                 ctx,
                 submission.log,
                 Rejection::InternalError.into(),
-                true,
+                false,
             )
         }
     }
