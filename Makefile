@@ -6,7 +6,7 @@ WORKER_BUILD_VERSION := 0.8.7
 # The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
 
-.PHONY: setup build test test-rust test-worker dev bench clean
+.PHONY: setup build test test-rust test-worker dev bench fuzz clean
 
 setup:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
@@ -41,6 +41,14 @@ bench: build
 	cargo bench --bench core
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	node benches/load.mjs
+
+# Each fuzz target for FUZZ_SECONDS (default 30). Needs the nightly toolchain.
+FUZZ_SECONDS ?= 30
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo +nightly install cargo-fuzz --locked
+	for target in params click config edge; do \
+		cargo +nightly fuzz run $$target -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+	done
 
 clean:
 	rm -rf build target .wrangler node_modules

@@ -1,0 +1,54 @@
+//! The whole stateless path and the ledger: a query against the example
+//! campaign, then `decide` and commit in memory. Never a panic; the
+//! submission survives the wire between the tiers.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use postback_edge::campaign::Campaign;
+use postback_edge::click::{Click, ClickKey, Country};
+use postback_edge::edge;
+use postback_edge::ids::{CampaignId, PartnerId};
+use postback_edge::ledger::{self, memory::MemoryStore, Decision, Store, Submission};
+use postback_edge::params::Params;
+use postback_edge::postback::Postback;
+use std::sync::OnceLock;
+
+const NOW: i64 = 1_790_000_000;
+
+fn world() -> &'static (ClickKey, Campaign, String) {
+    static WORLD: OnceLock<(ClickKey, Campaign, String)> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let key = ClickKey::new(b"fuzz-key").expect("non-empty key");
+        let campaign = Campaign::from_json(include_str!("../seed_campaign.json")).expect("seed config valid");
+        let token = Click {
+            campaign: CampaignId::parse("1001").expect("id"),
+            partner: PartnerId::parse("77").expect("id"),
+            time: (NOW - 60) as u32,
+            country: Country::from_code("DE"),
+            nonce: [1, 2, 3, 4],
+        }
+        .mint(&key);
+        (key, campaign, token)
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let (key, campaign, token) = world();
+    // `@` in the input stands for a genuine click id.
+    let query = text.replace('@', token);
+    let Ok(params) = Params::from_query(&query) else { return };
+    let Ok(postback) = Postback::from_params(params) else { return };
+    let Ok(identified) = edge::identify(&postback, key) else { return };
+    let Ok(submission) = edge::admit(&identified, &postback, Some(campaign), None, NOW, false) else { return };
+    let wire = serde_json::to_string(&submission).expect("submissions serialize");
+    let back: Submission = serde_json::from_str(&wire).expect("and deserialize");
+    assert_eq!(back, submission);
+    let mut store = MemoryStore::default();
+    let now = jiff::Timestamp::from_second(NOW).expect("in range");
+    for _ in 0..2 {
+        if let Ok(Decision::Accept(change)) = ledger::decide(&store, &submission, now) {
+            store.commit(&change).expect("memory store");
+        }
+    }
+    assert!(store.conversions.len() <= 1, "the same postback twice counted twice");
+});
