@@ -3,7 +3,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
-import { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, testClick } from "./support/worker.mjs";
+import { readdirSync, writeFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, startWorker, stateDir, testClick } from "./support/worker.mjs";
 import { campaign } from "./support/campaigns.mjs";
 
 /** A worker whose bindings are wired as `wiring` says (some of them broken). */
@@ -92,6 +94,39 @@ describe("faults", () => {
       assert.equal(shown.waiting, 1);
     } finally {
       await w.mf.dispose();
+    }
+  });
+
+  test("the campaign object's storage failing: 503 internal_error, and the isolate lives on", async () => {
+    const dir = stateDir();
+    const c = campaign();
+    let worker = await startWorker({ persist: dir });
+    let click;
+    try {
+      await worker.putCampaign(c);
+      click = await worker.click(c.id);
+      assert.equal((await worker.postback({ click_id: click })).status, 200);
+    } finally {
+      await worker.dispose();
+    }
+    // Corrupt the object's SQLite database on disk.
+    const objects = join(dir, "do", "-CampaignObject");
+    const files = readdirSync(objects).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
+    assert.equal(files.length, 1);
+    for (const f of readdirSync(objects).filter((f) => f.startsWith(files[0]))) rmSync(join(objects, f));
+    writeFileSync(join(objects, files[0]), "this is not a database ".repeat(200));
+    worker = await startWorker({ persist: dir });
+    try {
+      const res = await worker.postback({ click_id: click, status: "approved" });
+      assertRetryable(res);
+      // Nothing else is affected: edge checks, other campaigns, health.
+      assert.equal((await worker.postback({ click_id: "forged" })).json.error.code, "click_not_found");
+      const other = campaign();
+      await worker.putCampaign(other);
+      assert.equal((await worker.postback({ click_id: await worker.click(other.id) })).status, 200);
+      assert.equal((await worker.fetch("/healthz")).status, 200);
+    } finally {
+      await worker.dispose();
     }
   });
 });

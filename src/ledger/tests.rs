@@ -450,3 +450,31 @@ proptest! {
         prop_assert_eq!(outbox_ids.len(), store.outbox.len(), "outbox ids are unique");
     }
 }
+
+proptest! {
+    /// Whatever a postback is, sending it twice counts it at most once: the
+    /// repeat changes no counter and adds no conversion or outbox message.
+    #[test]
+    fn the_same_postback_twice_never_counts_twice(
+        s in step(),
+        limit in 0u64..3,
+        on_time in any::<bool>(),
+        has_payout in any::<bool>(),
+        action in proptest::option::of("[a-z0-9]{1,6}"),
+    ) {
+        let mut store = MemoryStore::default();
+        let mut sub = submission(&format!("c{}", s.click));
+        sub.status = s.status;
+        sub.on_time = on_time;
+        sub.action_id = action;
+        sub.payout = has_payout.then(|| Money::parse(&format!("{}.{:02}", s.payout_cents / 100, s.payout_cents % 100)).unwrap());
+        sub.caps = vec![conversions_cap(limit, CapPeriod::Day, false)];
+        let _ = post(&mut store, &sub, noon());
+        let (conversions, counters, outbox) = (store.conversions.clone(), store.counters.clone(), store.outbox.len());
+        let again = post(&mut store, &sub, noon());
+        prop_assert!(again.is_err(), "a repeat was accepted: {:?}", again);
+        prop_assert_eq!(&store.conversions, &conversions);
+        prop_assert_eq!(&store.counters, &counters);
+        prop_assert_eq!(store.outbox.len(), outbox);
+    }
+}
