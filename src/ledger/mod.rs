@@ -250,7 +250,7 @@ struct WebhookBody<'a> {
 fn outbox_message(conversion: &Conversion, kind: &str, now: Timestamp) -> OutboxMessage {
     let body = WebhookBody {
         kind,
-        timestamp: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        timestamp: format!("{now:.0}"),
         data: conversion,
     };
     OutboxMessage {

@@ -168,7 +168,7 @@ impl LogDraft {
 /// RFC 3339 in UTC with milliseconds: `2026-11-24T10:00:00.123Z`.
 pub fn format_millis(ms: u64) -> String {
     let t = jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(0)).unwrap_or_default();
-    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    format!("{t:.3}")
 }
 
 /// The id of an entry made at `now_ms`: sortable as text.
@@ -315,6 +315,12 @@ mod tests {
     fn draft(query: &str) -> LogDraft {
         let postback = Postback::from_params(Params::from_query(query).unwrap()).unwrap();
         LogDraft::from_postback(&postback, false)
+    }
+
+    #[test]
+    fn times_have_milliseconds_always() {
+        assert_eq!(format_millis(1_790_000_000_123), "2026-09-21T14:13:20.123Z");
+        assert_eq!(format_millis(1_790_000_000_000), "2026-09-21T14:13:20.000Z");
     }
 
     #[test]
