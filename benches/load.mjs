@@ -73,7 +73,7 @@ writeFileSync(
   config,
   readFileSync("wrangler.toml", "utf8")
     .replace(/\[build\][^[]*/, "")
-    .replace(/^main = .*$/m, `main = "${join(process.cwd(), "build/index.js")}"`),
+    .replace(/^main = .*$/m, `main = "${join(process.cwd(), "js/entry.mjs")}"`),
 );
 const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
 start(

@@ -5,19 +5,13 @@ import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
 import { readdirSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, startWorker, stateDir, testClick } from "./support/worker.mjs";
+import { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, WORKER_SCRIPT, startWorker, stateDir, testClick } from "./support/worker.mjs";
 import { campaign } from "./support/campaigns.mjs";
 
 /** A worker whose bindings are wired as `wiring` says (some of them broken). */
 async function brokenWorker({ kv = true, objects = true, bindings = {} }) {
   const mf = new Miniflare({
-    scriptPath: "build/index.js",
-    modules: true,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
-    ],
-    compatibilityDate: "2025-09-01",
+    ...WORKER_SCRIPT,
     ...(kv ? { kvNamespaces: ["CAMPAIGNS"] } : {}),
     ...(objects ? { durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } } } : {}),
     cf: false,
@@ -125,6 +119,40 @@ describe("faults", () => {
       await worker.putCampaign(other);
       assert.equal((await worker.postback({ click_id: await worker.click(other.id) })).status, 200);
       assert.equal((await worker.fetch("/healthz")).status, 200);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("a bug (a Rust panic) answers 500 JSON, and the next request is served", async () => {
+    // The panic route exists only with TEST_PANIC_ROUTE=enabled.
+    const worker = await startWorker({ bindings: { TEST_PANIC_ROUTE: "enabled" } });
+    try {
+      const c = campaign();
+      await worker.putCampaign(c);
+      const click = await worker.click(c.id);
+      // Requests in flight when the instance crashes are answered too.
+      const [crash, other] = await Promise.all([worker.fetch("/__test/panic"), worker.fetch("/__test/panic")]);
+      for (const res of [crash, other]) {
+        assert.equal(res.status, 500, res.text);
+        assert.equal(res.headers.get("content-type"), "application/json; charset=utf-8");
+        assert.equal(res.json.status, "rejected");
+        assert.equal(res.json.error.code, "internal_error");
+        assert.equal(res.json.error.message, "Internal error. Please address to support");
+      }
+      // The instance was reset: postbacks are served as before.
+      assert.equal((await worker.postback({ click_id: click })).status, 200);
+      assert.equal((await worker.fetch("/healthz")).text, "ok");
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("without TEST_PANIC_ROUTE there is no panic route", async () => {
+    const worker = await startWorker();
+    try {
+      const res = await worker.fetch("/__test/panic");
+      assert.equal(res.status, 404, res.text);
     } finally {
       await worker.dispose();
     }

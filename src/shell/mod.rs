@@ -13,13 +13,35 @@ mod postback;
 
 use crate::reply::Reply;
 use crate::route::{route, Route};
+use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{event, Context, Env, Headers, Request, Response, Result};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     platform::install_panic_hook();
+    if req.path() == TEST_PANIC_PATH && test_panic_route_enabled(&env) {
+        panic!("the test-only panic route was called");
+    }
     let reply = handle(req, &env, &ctx).await;
     into_response(reply)
+}
+
+/// The body `js/entry.mjs` answers (with status 500) when the wasm crashes:
+/// the catalog's `internal_error`, so an advertiser's client reads it as any
+/// other retryable failure. The guard asks for it before it is needed.
+#[wasm_bindgen(js_name = crashAnswer)]
+pub fn crash_answer() -> String {
+    Reply::rejected(crate::catalog::Rejection::InternalError).body
+}
+
+/// A route that panics, so the tests can prove a bug answers JSON. It
+/// exists only when the `TEST_PANIC_ROUTE` var is `enabled`, which no
+/// deployment sets (wrangler.toml does not).
+const TEST_PANIC_PATH: &str = "/__test/panic";
+
+fn test_panic_route_enabled(env: &Env) -> bool {
+    env.var("TEST_PANIC_ROUTE")
+        .is_ok_and(|v| v.to_string() == "enabled")
 }
 
 async fn handle(req: Request, env: &Env, ctx: &Context) -> Reply {

@@ -1,4 +1,4 @@
-// Starts the built worker (build/index.js) in Miniflare with real local KV
+// Starts the built worker (js/entry.mjs over build/index.js) in Miniflare with real local KV
 // and SQLite Durable Objects, and gives tests small helpers to talk to it.
 import { Miniflare } from "miniflare";
 import { mkdtempSync } from "node:fs";
@@ -9,6 +9,21 @@ import { mintClick } from "./click.mjs";
 export const ADMIN_TOKEN = "test-admin-token";
 export const CLICK_SIGNING_KEY = "test-click-signing-key";
 export const ORIGIN_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/**
+ * The worker as wrangler deploys it: the guard in js/entry.mjs, which
+ * imports worker-build's output from build/.
+ */
+export const WORKER_SCRIPT = {
+  scriptPath: "js/entry.mjs",
+  modulesRoot: ".",
+  modules: true,
+  modulesRules: [
+    { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+    { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+  ],
+  compatibilityDate: "2025-09-01",
+};
 
 /** A fresh directory for persisted state, so a test can restart on it. */
 export function stateDir() {
@@ -23,13 +38,7 @@ export async function startWorker({ persist, bindings = {}, listen = false } = {
   const mf = new Miniflare({
     // With `listen`, a real HTTP port on 127.0.0.1 (for a browser).
     ...(listen ? { host: "127.0.0.1", port: 0 } : {}),
-    scriptPath: "build/index.js",
-    modules: true,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
-    ],
-    compatibilityDate: "2025-09-01",
+    ...WORKER_SCRIPT,
     kvNamespaces: ["CAMPAIGNS"],
     durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } },
     cf: false,
