@@ -9,6 +9,7 @@
 //! proves that, for every zone, the rule agrees with the full database at
 //! every transition from 2026 to 2040.
 
+#[rustfmt::skip]
 mod zones;
 
 use jiff::tz::TimeZone;
