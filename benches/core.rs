@@ -44,7 +44,7 @@ fn benches(c: &mut Criterion) {
             let params = Params::from_query(black_box(&query)).unwrap();
             let postback = Postback::from_params(params).unwrap();
             let identified = edge::identify(&postback, &key).unwrap();
-            edge::admit(&identified, &postback, Some(&campaign), None, NOW, false).unwrap()
+            edge::admit(&identified, postback, Some(&campaign), None, NOW, false).unwrap()
         })
     });
 
@@ -54,7 +54,7 @@ fn benches(c: &mut Criterion) {
             let params = Params::from_query(black_box(&bad)).unwrap();
             let postback = Postback::from_params(params).unwrap();
             let identified = edge::identify(&postback, &key).unwrap();
-            edge::admit(&identified, &postback, Some(&campaign), None, NOW, false).unwrap_err()
+            edge::admit(&identified, postback, Some(&campaign), None, NOW, false).unwrap_err()
         })
     });
 
@@ -97,7 +97,7 @@ fn benches(c: &mut Criterion) {
         let postback = Postback::from_params(params).unwrap();
         let identified = edge::identify(&postback, &key).unwrap();
         let submission =
-            edge::admit(&identified, &postback, Some(&campaign), None, NOW, false).unwrap();
+            edge::admit(&identified, postback, Some(&campaign), None, NOW, false).unwrap();
         let store = MemoryStore::default();
         b.iter(|| ledger::decide(&store, black_box(&submission), now).unwrap())
     });

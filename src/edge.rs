@@ -45,38 +45,42 @@ pub fn identify(postback: &Postback, key: &ClickKey) -> Result<Identified, Rejec
     })
 }
 
+/// A postback refused after [`identify`]: the rejection, and the draft of
+/// its log entry, which names the campaign that was looked up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused {
+    pub rejection: Rejection,
+    pub log: LogDraft,
+}
+
 /// The remaining edge checks against the campaign `identified` named
-/// (`None`: no such campaign), and the submission for its Durable Object.
-/// `source` is the postback's sender (`CF-Connecting-IP`); `now` is Unix
-/// seconds; `dry_run` is recorded in the log.
+/// (`None`: no such campaign), and the submission for its Durable Object,
+/// which carries the postback's log draft. The postback is taken apart
+/// either way, so nothing it sent is copied. `source` is the postback's
+/// sender (`CF-Connecting-IP`); `now` is Unix seconds; `dry_run` is
+/// recorded in the log.
+// The refusal is as large as the submission it replaces; boxing it would
+// cost an allocation per rejection for nothing.
+#[allow(clippy::result_large_err)]
 pub fn admit(
     identified: &Identified,
-    postback: &Postback,
+    mut postback: Postback,
     campaign: Option<&Campaign>,
     source: Option<IpAddr>,
     now: i64,
     dry_run: bool,
-) -> Result<Submission, Rejection> {
-    let campaign = campaign.ok_or(Rejection::CampaignNotFound)?;
-    if identified.click.campaign != *campaign.id() {
-        return Err(Rejection::CampaignMismatch);
-    }
-    if !campaign.admits_source(postback.secure.as_deref(), source) {
-        return Err(Rejection::SecureCodeInvalid);
-    }
-    if campaign.status() != CampaignStatus::Active {
-        return Err(Rejection::CampaignNotActive);
-    }
-    let click = &identified.click;
-    if !campaign.admits_partner(&click.partner) {
-        return Err(Rejection::CampaignPrivacyError);
-    }
-    let goal = campaign
-        .goal(postback.goal.as_deref())
-        .ok_or(Rejection::GoalNotFound)?;
-
+) -> Result<Submission, Refused> {
+    let (campaign, goal) = match check(identified, &postback, campaign, source) {
+        Ok(admitted) => admitted,
+        Err(rejection) => {
+            let log = LogDraft::from_postback(postback, dry_run)
+                .for_campaign(identified.campaign_id.as_str());
+            return Err(Refused { rejection, log });
+        }
+    };
     // A click from the future (clock skew between minting systems) has
     // just happened.
+    let click = &identified.click;
     let time_to_action = u64::try_from(now - i64::from(click.time)).unwrap_or(0);
     Ok(Submission {
         campaign_id: campaign.id().clone(),
@@ -84,12 +88,12 @@ pub fn admit(
         partner_id: click.partner.clone(),
         country: click.country.as_str().to_owned(),
         goal: goal.to_owned(),
-        action_id: postback.action_id.clone(),
+        action_id: postback.action_id.take(),
         status: postback.status.unwrap_or(campaign.default_status()),
         sum: postback.sum,
         currency: postback
             .currency
-            .clone()
+            .take()
             .unwrap_or_else(|| campaign.currency().to_owned()),
         on_time: campaign.is_on_time(time_to_action),
         payout: campaign.payout(goal, click.country, &click.partner, postback.sum),
@@ -102,6 +106,33 @@ pub fn admit(
             ..LogDraft::from_postback(postback, dry_run).for_campaign(campaign.id().as_str())
         },
     })
+}
+
+/// The checks of [`admit`], in SPEC order: the campaign, and the goal
+/// that counts (the campaign's spelling).
+fn check<'c>(
+    identified: &Identified,
+    postback: &Postback,
+    campaign: Option<&'c Campaign>,
+    source: Option<IpAddr>,
+) -> Result<(&'c Campaign, &'c str), Rejection> {
+    let campaign = campaign.ok_or(Rejection::CampaignNotFound)?;
+    if identified.click.campaign != *campaign.id() {
+        return Err(Rejection::CampaignMismatch);
+    }
+    if !campaign.admits_source(postback.secure.as_deref(), source) {
+        return Err(Rejection::SecureCodeInvalid);
+    }
+    if campaign.status() != CampaignStatus::Active {
+        return Err(Rejection::CampaignNotActive);
+    }
+    if !campaign.admits_partner(&identified.click.partner) {
+        return Err(Rejection::CampaignPrivacyError);
+    }
+    let goal = campaign
+        .goal(postback.goal.as_deref())
+        .ok_or(Rejection::GoalNotFound)?;
+    Ok((campaign, goal))
 }
 
 #[cfg(test)]

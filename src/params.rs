@@ -57,7 +57,10 @@ impl Params {
                 format!("is longer than {MAX_QUERY_BYTES} bytes"),
             ));
         }
-        let mut params = Params::default();
+        let pieces = query.bytes().filter(|&b| b == b'&').count() + 1;
+        let mut params = Params {
+            pairs: Vec::with_capacity(pieces.min(MAX_PARAMS)),
+        };
         params.add_urlencoded(query.as_bytes())?;
         Ok(params)
     }
@@ -90,6 +93,11 @@ impl Params {
     /// Every parameter, canonical names, in the order received.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Every parameter, owned, in the order received.
+    pub fn into_pairs(self) -> Vec<(String, String)> {
+        self.pairs
     }
 
     pub fn len(&self) -> usize {
@@ -148,7 +156,10 @@ impl Params {
                 format!("has a name longer than {MAX_NAME_BYTES} bytes"),
             ));
         }
-        let name = canonical_name(&name).to_owned();
+        let name = match canonical_name(&name) {
+            canonical if canonical.len() == name.len() => name,
+            alias => alias.to_owned(),
+        };
         if let Some((_, existing)) = self.pairs.iter().find(|(n, _)| *n == name) {
             if *existing == value {
                 return Ok(());

@@ -104,13 +104,18 @@ impl Postback {
 
     /// Every parameter as received, `secure` redacted: what the log shows.
     pub fn redacted_params(&self) -> Vec<(String, String)> {
-        self.params
-            .iter()
-            .map(|(n, v)| {
-                let v = if n == "secure" { "[redacted]" } else { v };
-                (n.to_owned(), v.to_owned())
-            })
-            .collect()
+        self.clone().into_redacted_params()
+    }
+
+    /// [`Postback::redacted_params`], giving up the postback: no copies.
+    pub fn into_redacted_params(self) -> Vec<(String, String)> {
+        let mut pairs = self.params.into_pairs();
+        for (name, value) in &mut pairs {
+            if name == "secure" {
+                *value = "[redacted]".to_owned();
+            }
+        }
+        pairs
     }
 
     /// The advertiser's fields a conversion keeps.

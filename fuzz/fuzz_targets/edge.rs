@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(params) = Params::from_query(&query) else { return };
     let Ok(postback) = Postback::from_params(params) else { return };
     let Ok(identified) = edge::identify(&postback, key) else { return };
-    let Ok(submission) = edge::admit(&identified, &postback, Some(campaign), None, NOW, false) else { return };
+    let Ok(submission) = edge::admit(&identified, postback, Some(campaign), None, NOW, false) else { return };
     let wire = serde_json::to_string(&submission).expect("submissions serialize");
     let back: Submission = serde_json::from_str(&wire).expect("and deserialize");
     assert_eq!(back, submission);

@@ -40,7 +40,7 @@ fn run(query: &str, config: Option<Value>, source: Option<&str>) -> Result<Submi
     let identified = identify(&postback, &key())?;
     let campaign = config.map(|c| Campaign::from_json(&c.to_string()).unwrap());
     let ip = source.map(|s| s.parse().unwrap());
-    admit(&identified, &postback, campaign.as_ref(), ip, NOW, false)
+    admit(&identified, postback, campaign.as_ref(), ip, NOW, false).map_err(|r| r.rejection)
 }
 
 #[track_caller]

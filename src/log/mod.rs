@@ -62,15 +62,16 @@ pub struct LogDraft {
 }
 
 impl LogDraft {
-    /// A draft from a readable postback.
-    pub fn from_postback(postback: &Postback, dry_run: bool) -> LogDraft {
+    /// A draft from a readable postback, which it takes apart: the log
+    /// keeps what the advertiser sent without copying it.
+    pub fn from_postback(mut postback: Postback, dry_run: bool) -> LogDraft {
         LogDraft {
-            campaign_id: postback.campaign_id.clone(),
-            click_id: postback.click_id.clone(),
-            goal: postback.goal.clone(),
+            campaign_id: postback.campaign_id.take(),
+            click_id: postback.click_id.take(),
+            goal: postback.goal.take(),
             status: postback.status.map(|s| s.as_str().to_owned()),
             dry_run,
-            params: clip(postback.redacted_params()),
+            params: clip(postback.into_redacted_params()),
         }
     }
 
@@ -314,7 +315,7 @@ mod tests {
 
     fn draft(query: &str) -> LogDraft {
         let postback = Postback::from_params(Params::from_query(query).unwrap()).unwrap();
-        LogDraft::from_postback(&postback, false)
+        LogDraft::from_postback(postback, false)
     }
 
     #[test]
@@ -373,7 +374,7 @@ mod tests {
         assert_eq!(d.params["sum"], "%zz");
         assert_eq!(d.params["secure"], "[redacted]");
         let long = LogDraft::from_postback(
-            &Postback::from_params(
+            Postback::from_params(
                 Params::from_query(&format!("note={}", "é".repeat(600))).unwrap(),
             )
             .unwrap(),

@@ -164,7 +164,7 @@ mod tests {
             Params::from_query("click_id=%3Cscript%3Ealert(1)%3C/script%3E&goal=%22x").unwrap(),
         )
         .unwrap();
-        let entry = LogDraft::from_postback(&postback, true)
+        let entry = LogDraft::from_postback(postback, true)
             .for_campaign("1001")
             .refused(&Rejection::GoalNotFound.into(), 1_790_000_000_000, 1);
         let page = LogPage {

@@ -110,21 +110,25 @@ pub async fn postback(mut req: Request, env: &Env, ctx: &Context, dry_run: bool)
             return refuse(env, ctx, draft, bad.into(), false);
         }
     };
-    let draft = LogDraft::from_postback(&postback, dry_run);
     let Some(key) = click_key(env) else {
         console_error!("CLICK_SIGNING_KEY is not set: click ids cannot be verified");
+        let draft = LogDraft::from_postback(postback, dry_run);
         return refuse(env, ctx, draft, Rejection::InternalError.into(), false);
     };
     let identified = match edge::identify(&postback, &key) {
         Ok(i) => i,
-        Err(rejection) => return refuse(env, ctx, draft, rejection.into(), false),
+        Err(rejection) => {
+            let draft = LogDraft::from_postback(postback, dry_run);
+            return refuse(env, ctx, draft, rejection.into(), false);
+        }
     };
-    // From here on, entries name the campaign that was looked up.
-    let draft = draft.for_campaign(identified.campaign_id.as_str());
     let campaign = match campaigns::load(env, &identified.campaign_id).await {
         Ok(c) => c,
         Err(e) => {
             console_error!("loading campaign {}: {e}", identified.campaign_id);
+            // The entry names the campaign that was looked up.
+            let draft = LogDraft::from_postback(postback, dry_run)
+                .for_campaign(identified.campaign_id.as_str());
             return refuse(env, ctx, draft, Rejection::InternalError.into(), false);
         }
     };
@@ -132,14 +136,17 @@ pub async fn postback(mut req: Request, env: &Env, ctx: &Context, dry_run: bool)
     let now = platform::now_seconds();
     let submission = match edge::admit(
         &identified,
-        &postback,
+        postback,
         campaign.as_deref(),
         source,
         now,
         dry_run,
     ) {
         Ok(s) => s,
-        Err(rejection) => return refuse(env, ctx, draft, rejection.into(), campaign.is_some()),
+        Err(refused) => {
+            let exists = campaign.is_some();
+            return refuse(env, ctx, refused.log, refused.rejection.into(), exists);
+        }
     };
     // The object logs what it decides.
     match object_client::submit(env, &submission, dry_run).await {
