@@ -100,17 +100,17 @@ impl DurableObject for CampaignObject {
         match req.path().as_str() {
             "/decide" => {
                 let dry_run = param("dry_run").as_deref() == Some("1");
-                let submission: Submission = req.json().await?;
+                let submission: Submission = read_json(&mut req).await?;
                 self.decide(submission, dry_run).await
             }
             "/log" => {
                 let bound = param("bound").and_then(|b| b.parse::<u32>().ok());
-                let entries: Vec<LogEntry> = req.json().await?;
+                let entries: Vec<LogEntry> = read_json(&mut req).await?;
                 log_table::insert(&self.sql(), &entries, bound, self.prune_due(now_millis()))?;
                 Response::ok("")
             }
             "/log/query" => {
-                let query: LogQuery = req.json().await?;
+                let query: LogQuery = read_json(&mut req).await?;
                 Response::from_json(&log_table::query(&self.sql(), &query)?)
             }
             "/outbox" => Response::from_json(&delivery::status(&self.sql())?),
@@ -189,4 +189,13 @@ impl CampaignObject {
         self.pruned_at.set(now_ms);
         Some(now_ms)
     }
+}
+
+/// A request body as JSON, through serde_json: the `worker` crate's
+/// `Request::json` goes through serde-wasm-bindgen, which would compile a
+/// second deserializer for each of these types into the wasm.
+async fn read_json<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<T> {
+    let text = req.text().await?;
+    serde_json::from_str(&text)
+        .map_err(|e| worker::Error::RustError(format!("bad JSON from the edge: {e}")))
 }
