@@ -16,7 +16,12 @@ fuzz_target!(|data: &[u8]| {
     // Build a click from the bytes and round-trip it.
     if data.len() >= 10 {
         let text = String::from_utf8_lossy(&data[10..]);
-        let (c, p) = text.split_at(text.len() / 2);
+        // Halve at a character boundary: the lossy text may hold U+FFFD.
+        let mut half = text.len() / 2;
+        while !text.is_char_boundary(half) {
+            half -= 1;
+        }
+        let (c, p) = text.split_at(half);
         let (Some(campaign), Some(partner)) = (CampaignId::parse(c), PartnerId::parse(p)) else { return };
         let click = Click {
             campaign,
