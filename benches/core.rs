@@ -80,7 +80,7 @@ fn benches(c: &mut Criterion) {
     });
 
     let berlin = Timezone::parse("Europe/Berlin").unwrap();
-    let now = jiff::Timestamp::from_second(NOW).unwrap();
+    let now = NOW;
     for period in [
         CapPeriod::Hour,
         CapPeriod::Day,

@@ -21,6 +21,7 @@ pub mod reply;
 pub mod route;
 pub mod secret;
 pub mod status;
+pub mod time;
 pub mod timezone;
 
 #[cfg(target_arch = "wasm32")]

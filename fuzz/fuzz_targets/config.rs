@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = campaign.is_on_time(u64::MAX);
     let _ = campaign.admits_source(Some(""), None);
-    let now = jiff::Timestamp::from_second(1_790_000_000).expect("in range");
+    let now = 1_790_000_000;
     for cap in campaign.caps() {
         let _ = cap.counter(campaign.timezone(), &partner, now);
     }

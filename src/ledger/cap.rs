@@ -5,7 +5,6 @@ use super::period::{CapPeriod, PeriodSpan};
 use crate::ids::PartnerId;
 use crate::money::Money;
 use crate::timezone::Timezone;
-use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -70,7 +69,7 @@ impl Cap {
         &self,
         tz: &Timezone,
         partner: &PartnerId,
-        now: Timestamp,
+        now: i64,
     ) -> (CounterKey, PeriodSpan) {
         let span = self.period.span(tz, now);
         let kind = match self.limit {

@@ -22,7 +22,6 @@ use crate::ids::{CampaignId, PartnerId};
 use crate::money::Money;
 use crate::status::Status;
 use crate::timezone::Timezone;
-use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -138,7 +137,7 @@ impl Decision {
 pub fn decide<S: Store>(
     store: &S,
     submission: &Submission,
-    now: Timestamp,
+    now: i64,
 ) -> Result<Decision, S::Error> {
     let identity = identity(
         &submission.goal,
@@ -170,8 +169,8 @@ pub fn decide<S: Store>(
         payout,
         currency: submission.currency.clone(),
         sum: submission.sum,
-        created_at: now.as_second(),
-        updated_at: now.as_second(),
+        created_at: now,
+        updated_at: now,
         revision: 1,
         fields: submission.fields.clone(),
     };
@@ -184,14 +183,14 @@ pub fn decide<S: Store>(
     })))
 }
 
-fn update(existing: Conversion, status: Status, now: Timestamp) -> Decision {
+fn update(existing: Conversion, status: Status, now: i64) -> Decision {
     if let Err(rejection) = transition(existing.status, status) {
         return Decision::Reject(rejection);
     }
     let previous = existing.status;
     let conversion = Conversion {
         status,
-        updated_at: now.as_second(),
+        updated_at: now,
         revision: existing.revision.saturating_add(1),
         ..existing
     };
@@ -213,7 +212,7 @@ fn count<S: Store>(
     store: &S,
     submission: &Submission,
     payout: Money,
-    now: Timestamp,
+    now: i64,
 ) -> Result<Option<Vec<CounterUpdate>>, S::Error> {
     let mut updates: BTreeMap<CounterKey, CounterUpdate> = BTreeMap::new();
     for cap in submission
@@ -247,17 +246,17 @@ struct WebhookBody<'a> {
     data: &'a Conversion,
 }
 
-fn outbox_message(conversion: &Conversion, kind: &str, now: Timestamp) -> OutboxMessage {
+fn outbox_message(conversion: &Conversion, kind: &str, now: i64) -> OutboxMessage {
     let body = WebhookBody {
         kind,
-        timestamp: format!("{now:.0}"),
+        timestamp: crate::time::format_rfc3339(now, None),
         data: conversion,
     };
     OutboxMessage {
         id: format!("msg_{}_{}", conversion.id, conversion.revision),
         // Serializing plain strings, numbers and maps cannot fail.
         body: serde_json::to_string(&body).unwrap_or_default(),
-        created_at: now.as_second(),
+        created_at: now,
     }
 }
 

@@ -6,9 +6,8 @@
 //! a few zones local midnight does not exist on the day clocks jump (the
 //! period then starts at the first local instant of that date).
 
+use crate::time::{weekday, Date, DAY};
 use crate::timezone::Timezone;
-use jiff::civil::Date;
-use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
 /// The end of time for a period that never resets: year 10000, well inside
@@ -46,10 +45,13 @@ impl CapPeriod {
         }
     }
 
-    /// The period containing `now`, in `tz`.
-    pub fn span(self, tz: &Timezone, now: Timestamp) -> PeriodSpan {
-        let local = now.to_zoned_datetime(tz.zone().clone());
-        let date = local.date();
+    /// The period containing `now` (Unix seconds), in `tz`.
+    pub fn span(self, tz: &Timezone, now: i64) -> PeriodSpan {
+        // Years 1970 to 9999: whatever a caller passes, the arithmetic
+        // below stays far from overflow.
+        let now = now.clamp(0, FOREVER - 1);
+        let local = tz.local(now);
+        let today = local.div_euclid(DAY);
         match self {
             CapPeriod::All => PeriodSpan {
                 start: 0,
@@ -60,46 +62,32 @@ impl CapPeriod {
                 // instant whose local minute and second are zero; counting
                 // back from `now` keeps the two 02:00s of a fall-back night
                 // apart.
-                let into_hour = i64::from(local.minute()) * 60 + i64::from(local.second());
-                let start = now.as_second() - into_hour;
+                let start = now - local.rem_euclid(3600);
                 PeriodSpan {
                     start,
                     end: start + 3600,
                 }
             }
-            CapPeriod::Day => day_span(tz, date, date.tomorrow().unwrap_or(date)),
+            CapPeriod::Day => days_span(tz, today, today + 1),
             CapPeriod::Week => {
-                let back = i64::from(date.weekday().to_monday_zero_offset());
-                let monday = date.checked_sub(back.days()).unwrap_or(date);
-                day_span(tz, monday, monday.checked_add(7.days()).unwrap_or(monday))
+                let monday = today - weekday(today);
+                days_span(tz, monday, monday + 7)
             }
             CapPeriod::Month => {
-                let first = date.first_of_month();
-                let next = first.checked_add(1.month()).unwrap_or(first);
-                day_span(tz, first, next)
+                let date = Date::from_days(today);
+                let first = Date { day: 1, ..date };
+                days_span(tz, first.days(), first.next_month().days())
             }
         }
     }
 }
 
-fn day_span(tz: &Timezone, first: Date, next: Date) -> PeriodSpan {
+/// From the first instant of local day `first` to that of local day
+/// `next`.
+fn days_span(tz: &Timezone, first: i64, next: i64) -> PeriodSpan {
     PeriodSpan {
-        start: start_of_day(tz, first),
-        end: start_of_day(tz, next),
-    }
-}
-
-/// The first instant of a local date: midnight, or, where a DST jump skips
-/// midnight (America/Santiago), the first instant after the gap; where
-/// midnight happens twice, the earlier one.
-fn start_of_day(tz: &Timezone, date: Date) -> i64 {
-    match date.to_zoned_datetime(tz.zone().clone()) {
-        Ok(start) => start.timestamp().as_second(),
-        // Only dates at the ends of jiff's range fail; fall back to UTC.
-        Err(_) => date
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp().as_second())
-            .unwrap_or(0),
+        start: tz.day_start(first),
+        end: tz.day_start(next),
     }
 }
 
@@ -107,8 +95,8 @@ fn start_of_day(tz: &Timezone, date: Date) -> i64 {
 mod tests {
     use super::*;
 
-    fn at(rfc3339: &str) -> Timestamp {
-        rfc3339.parse().unwrap()
+    fn at(rfc3339: &str) -> i64 {
+        crate::time::parse_rfc3339(rfc3339).unwrap()
     }
 
     fn zone(name: &str) -> Timezone {
@@ -123,7 +111,7 @@ mod tests {
     fn berlin_spring_forward_day_has_23_hours() {
         let tz = zone("Europe/Berlin");
         let span = CapPeriod::Day.span(&tz, at("2026-03-29T12:00:00Z"));
-        assert_eq!(span.start, at("2026-03-28T23:00:00Z").as_second());
+        assert_eq!(span.start, at("2026-03-28T23:00:00Z"));
         assert_eq!(hours(span), 23);
     }
 
@@ -131,7 +119,7 @@ mod tests {
     fn berlin_fall_back_day_has_25_hours() {
         let tz = zone("Europe/Berlin");
         let span = CapPeriod::Day.span(&tz, at("2026-10-25T12:00:00Z"));
-        assert_eq!(span.start, at("2026-10-24T22:00:00Z").as_second());
+        assert_eq!(span.start, at("2026-10-24T22:00:00Z"));
         assert_eq!(hours(span), 25);
     }
 
@@ -166,7 +154,7 @@ mod tests {
         // Chile jumps from 24:00 to 01:00 on its spring-forward day.
         let tz = zone("America/Santiago");
         let span = CapPeriod::Day.span(&tz, at("2026-09-06T12:00:00Z"));
-        assert_eq!(span.start, at("2026-09-06T04:00:00Z").as_second());
+        assert_eq!(span.start, at("2026-09-06T04:00:00Z"));
         assert_eq!(hours(span), 23);
     }
 
@@ -184,7 +172,7 @@ mod tests {
     fn half_hour_zones_start_hours_on_the_half_hour() {
         let tz = zone("Asia/Kolkata");
         let span = CapPeriod::Hour.span(&tz, at("2026-06-01T10:10:00Z"));
-        assert_eq!(span.start, at("2026-06-01T09:30:00Z").as_second());
+        assert_eq!(span.start, at("2026-06-01T09:30:00Z"));
     }
 
     #[test]
@@ -192,11 +180,11 @@ mod tests {
         let tz = zone("UTC");
         // 2026-11-24 is a Tuesday.
         let week = CapPeriod::Week.span(&tz, at("2026-11-24T10:00:00Z"));
-        assert_eq!(week.start, at("2026-11-23T00:00:00Z").as_second());
-        assert_eq!(week.end, at("2026-11-30T00:00:00Z").as_second());
+        assert_eq!(week.start, at("2026-11-23T00:00:00Z"));
+        assert_eq!(week.end, at("2026-11-30T00:00:00Z"));
         let month = CapPeriod::Month.span(&tz, at("2026-12-31T23:59:59Z"));
-        assert_eq!(month.start, at("2026-12-01T00:00:00Z").as_second());
-        assert_eq!(month.end, at("2027-01-01T00:00:00Z").as_second());
+        assert_eq!(month.start, at("2026-12-01T00:00:00Z"));
+        assert_eq!(month.end, at("2027-01-01T00:00:00Z"));
     }
 
     #[test]

@@ -168,8 +168,8 @@ impl LogDraft {
 
 /// RFC 3339 in UTC with milliseconds: `2026-11-24T10:00:00.123Z`.
 pub fn format_millis(ms: u64) -> String {
-    let t = jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(0)).unwrap_or_default();
-    format!("{t:.3}")
+    let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+    crate::time::format_rfc3339(ms.div_euclid(1000), Some(ms.rem_euclid(1000) as u32))
 }
 
 /// The id of an entry made at `now_ms`: sortable as text.
@@ -266,9 +266,9 @@ fn parse_since(text: &str) -> Result<u64, BadRequest> {
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(seconds.saturating_mul(1000));
     }
-    text.parse::<jiff::Timestamp>()
-        .ok()
-        .and_then(|t| u64::try_from(t.as_millisecond()).ok())
+    crate::time::parse_rfc3339(text)
+        .and_then(|seconds| u64::try_from(seconds).ok())
+        .map(|seconds| seconds.saturating_mul(1000))
         .ok_or_else(|| {
             BadRequest::new(
                 "since",

@@ -146,7 +146,7 @@ impl CampaignObject {
         // From here to the commit and the log row: no await.
         let mut store = SqlStore::new(&self.state);
         let now_ms = now_millis();
-        let now = jiff::Timestamp::from_millisecond(now_ms as i64).unwrap_or_default();
+        let now = i64::try_from(now_ms / 1000).unwrap_or(i64::MAX);
         let decision = ledger::decide(&store, &submission, now)?;
         let committed = match (&decision, dry_run) {
             (Decision::Accept(change), false) => {
