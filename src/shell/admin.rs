@@ -61,19 +61,19 @@ pub async fn campaign(mut req: Request, env: &Env, id: &str) -> Reply {
             }),
         );
     };
-    let kv = match env.kv(KV_BINDING) {
+    let kv = match super::kv::namespace(env, KV_BINDING) {
         Ok(kv) => kv,
         Err(e) => return storage_failed("KV binding", e),
     };
     let key = campaigns::kv_key(&id);
     let not_found = || Reply::json(404, error_body("campaign_not_found", "Campaign not found"));
     match req.method() {
-        Method::Get => match kv.get(&key).text().await {
+        Method::Get => match kv.text(&key).await {
             Ok(Some(config)) => Reply::json(200, config),
             Ok(None) => not_found(),
             Err(e) => storage_failed("KV get", e),
         },
-        Method::Delete => match kv.get(&key).text().await {
+        Method::Delete => match kv.text(&key).await {
             Ok(None) => not_found(),
             Err(e) => storage_failed("KV get", e),
             Ok(Some(_)) => match kv.delete(&key).await {
@@ -112,11 +112,7 @@ pub async fn campaign(mut req: Request, env: &Env, id: &str) -> Reply {
                     }),
                 );
             }
-            let put = match kv.put(&key, text.as_ref()) {
-                Ok(put) => put,
-                Err(e) => return storage_failed("KV put", e),
-            };
-            match put.execute().await {
+            match kv.put(&key, &text).await {
                 Ok(()) => {
                     campaigns::forget(&id);
                     Reply::json(200, json!({ "status": "stored", "id": id }).to_string())

@@ -49,12 +49,9 @@ pub async fn load(env: &Env, id: &CampaignId) -> Result<Option<Rc<Campaign>>, St
     if let Some(campaign) = cached {
         return Ok(campaign);
     }
-    let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
-    let text = kv
-        .get(&kv_key(id))
-        .text()
-        .await
-        .map_err(|e| e.to_string())?;
+    let text = super::kv::namespace(env, KV_BINDING)?
+        .text(&kv_key(id))
+        .await?;
     let campaign = match text {
         None => None,
         Some(json) => Some(Rc::new(
@@ -87,25 +84,18 @@ pub fn forget(id: &CampaignId) {
 
 /// Every campaign id in KV.
 pub async fn list_ids(env: &Env) -> Result<Vec<String>, String> {
-    let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
+    let kv = super::kv::namespace(env, KV_BINDING)?;
     let mut ids = Vec::new();
     let mut cursor = None;
     // KV lists 1000 keys a page; bound the walk at 100 pages.
     for _ in 0..100 {
-        let mut listing = kv.list().prefix("campaign:".to_owned());
-        if let Some(c) = cursor.take() {
-            listing = listing.cursor(c);
-        }
-        let page = listing.execute().await.map_err(|e| e.to_string())?;
+        let (names, next) = kv.list("campaign:", cursor.as_deref()).await?;
         ids.extend(
-            page.keys
+            names
                 .iter()
-                .filter_map(|k| k.name.strip_prefix("campaign:").map(str::to_owned)),
+                .filter_map(|name| name.strip_prefix("campaign:").map(str::to_owned)),
         );
-        if page.list_complete {
-            break;
-        }
-        match page.cursor {
+        match next {
             Some(c) => cursor = Some(c),
             None => break,
         }

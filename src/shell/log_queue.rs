@@ -53,7 +53,7 @@ async fn flush(env: &Env) {
     let writes = batches
         .iter()
         .map(|(destination, entries)| object_client::write_logs(env, destination, entries));
-    for result in futures_util::future::join_all(writes).await {
+    for result in super::join::join_all(writes).await {
         if let Err(e) = result {
             console_error!("writing the postbacks log: {e}");
         }

@@ -2,6 +2,7 @@
 //! /logs/postbacks` (HTML) and `GET /v1/outbox`. Each asks every campaign
 //! object (and the unattributed log) and merges the answers.
 
+use super::join::join_all;
 use super::{admin, campaigns, object_client, raw_query};
 use crate::admin::error_body;
 use crate::catalog::Refusal;
@@ -9,7 +10,6 @@ use crate::ids::CampaignId;
 use crate::log::{merge, render_page, LogPage, LogQuery};
 use crate::params::Params;
 use crate::reply::Reply;
-use futures_util::future::join_all;
 use serde_json::json;
 use worker::{console_error, Env, Request};
 

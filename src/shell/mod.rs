@@ -5,6 +5,8 @@
 mod admin;
 mod campaign_object;
 mod campaigns;
+mod join;
+mod kv;
 mod log_queue;
 mod logs;
 mod object_client;

@@ -8,7 +8,7 @@ use crate::log::{LogEntry, LogPage, LogQuery, MAX_UNATTRIBUTED};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::JsValue;
-use worker::{Env, Method, Request, RequestInit};
+use worker::{web_sys, Env, Request};
 
 type Outcome<T> = std::result::Result<T, String>;
 
@@ -22,19 +22,18 @@ async fn call<B: Serialize, T: DeserializeOwned>(
         .durable_object(BINDING)
         .and_then(|ns| ns.get_by_name(object))
         .map_err(|e| e.to_string())?;
-    let mut init = RequestInit::new();
-    match body {
-        Some(body) => {
-            let json = serde_json::to_string(body).map_err(|e| e.to_string())?;
-            init.with_method(Method::Post)
-                .with_body(Some(JsValue::from_str(&json)));
-        }
-        None => {
-            init.with_method(Method::Get);
-        }
+    // web-sys's RequestInit: the `worker` crate's converts through
+    // serde-wasm-bindgen.
+    let init = web_sys::RequestInit::new();
+    if let Some(body) = body {
+        let json = serde_json::to_string(body).map_err(|e| e.to_string())?;
+        init.set_method("POST");
+        init.set_body(&JsValue::from_str(&json));
     }
-    let request = Request::new_with_init(&format!("https://campaign.internal{path}"), &init)
-        .map_err(|e| e.to_string())?;
+    let request =
+        web_sys::Request::new_with_str_and_init(&format!("https://campaign.internal{path}"), &init)
+            .map(Request::from)
+            .map_err(|e| format!("{e:?}"))?;
     let mut response = stub
         .fetch_with_request(request)
         .await

@@ -8,12 +8,12 @@
 //! Rows retried for three days are parked: kept and shown, not retried.
 
 use crate::outbox::{self, WebhookKey, DEFAULT_BASE_DELAY_MS, DEFAULT_TIMEOUT_MS};
-use futures_util::future::join_all;
+use crate::shell::join::join_all;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use worker::{
-    console_error, AbortSignal, Env, Fetch, Headers, Method, Request, RequestInit, Result,
-    SqlStorage, SqlStorageValue, State,
+    console_error, web_sys, Env, Fetch, Headers, Request, Result, SqlStorage, SqlStorageValue,
+    State,
 };
 
 use crate::shell::platform::{now_millis, random_unit};
@@ -31,12 +31,11 @@ extern "C" {
     fn abort_after(ms: f64) -> worker::web_sys::AbortSignal;
 }
 
-#[derive(Deserialize)]
 struct DueRow {
     id: String,
     body: String,
-    created_at: f64,
-    attempts: f64,
+    created_at: i64,
+    attempts: i64,
 }
 
 /// Where and how to deliver, from the environment.
@@ -82,14 +81,17 @@ impl Delivery {
             &key.sign(&row.id, timestamp, &row.body),
         )?;
         set("idempotency-key", &row.id)?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(JsValue::from_str(&row.body)));
-        let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
-        let signal = AbortSignal::from(abort_after(self.timeout_ms as f64));
-        let mut response = Fetch::Request(request)
-            .send_with_signal(&signal)
+        // web-sys's RequestInit: the `worker` crate's converts through
+        // serde-wasm-bindgen.
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers.0);
+        init.set_body(&JsValue::from_str(&row.body));
+        init.set_signal(Some(&abort_after(self.timeout_ms as f64)));
+        let request = web_sys::Request::new_with_str_and_init(url, &init)
+            .map_err(|e| format!("bad origin request: {e:?}"))?;
+        let mut response = Fetch::Request(Request::from(request))
+            .send()
             .await
             .map_err(|e| format!("origin unreachable or timed out: {e}"))?;
         let status = response.status_code();
@@ -113,23 +115,35 @@ pub async fn deliver_due(state: &State, env: &Env) -> Result<()> {
         "DELETE FROM counters WHERE expires_at < ?",
         vec![SqlStorageValue::try_from_i64((now / 1000) as i64)?],
     )?;
-    let due: Vec<DueRow> = sql
-        .exec(
-            "SELECT id, body, created_at, attempts FROM outbox
+    let due = super::rows::all(sql.exec(
+        "SELECT id, body, created_at, attempts FROM outbox
              WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
-            vec![
-                SqlStorageValue::try_from_i64(now as i64)?,
-                SqlStorageValue::Integer(BATCH),
-            ],
-        )?
-        .to_array()?;
+        vec![
+            SqlStorageValue::try_from_i64(now as i64)?,
+            SqlStorageValue::Integer(BATCH),
+        ],
+    )?)?
+    .iter()
+    .map(|row| {
+        Ok(DueRow {
+            id: row.text(0)?,
+            body: row.text(1)?,
+            created_at: row.int(2)?,
+            attempts: row.int(3)?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
 
     // Count each attempt and schedule the next one before sending. While a
     // message is in flight its next attempt is at least a timeout away, so
     // an overlapping run does not send it twice.
     for row in &due {
-        let attempt = row.attempts as u32 + 1;
-        let created_ms = (row.created_at as u64).saturating_mul(1000);
+        let attempt = u32::try_from(row.attempts)
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        let created_ms = u64::try_from(row.created_at)
+            .unwrap_or(0)
+            .saturating_mul(1000);
         let next =
             outbox::next_attempt_at(created_ms, attempt, now, delivery.base_ms, random_unit())
                 .map_or(PARKED, |t| t.max(now + delivery.timeout_ms + 1_000) as i64);
@@ -162,18 +176,12 @@ pub async fn deliver_due(state: &State, env: &Env) -> Result<()> {
         }
     }
 
-    #[derive(Deserialize)]
-    struct Next {
-        next: Option<f64>,
-    }
-    let next: Vec<Next> = sql
-        .exec(
-            "SELECT MIN(next_attempt_at) AS next FROM outbox WHERE next_attempt_at < ?",
-            vec![SqlStorageValue::try_from_i64(PARKED)?],
-        )?
-        .to_array()?;
-    if let Some(at) = next.first().and_then(|n| n.next) {
-        let delay = (at as i64 - now_millis() as i64).max(0);
+    let next = super::rows::first(sql.exec(
+        "SELECT MIN(next_attempt_at) AS next FROM outbox WHERE next_attempt_at < ?",
+        vec![SqlStorageValue::try_from_i64(PARKED)?],
+    )?)?;
+    if let Some(at) = next.map(|row| row.opt_int(0)).transpose()?.flatten() {
+        let delay = (at - now_millis() as i64).max(0);
         state.storage().set_alarm(delay).await?;
     }
     Ok(())
@@ -181,17 +189,14 @@ pub async fn deliver_due(state: &State, env: &Env) -> Result<()> {
 
 /// Whether any row waits for delivery (parked rows do not).
 pub fn has_waiting(sql: &SqlStorage) -> Result<bool> {
-    #[derive(Deserialize)]
-    struct Row {
-        n: f64,
-    }
-    let rows: Vec<Row> = sql
-        .exec(
-            "SELECT COUNT(*) AS n FROM outbox WHERE next_attempt_at < ?",
-            vec![SqlStorageValue::try_from_i64(PARKED)?],
-        )?
-        .to_array()?;
-    Ok(rows.first().is_some_and(|r| r.n > 0.0))
+    let row = super::rows::first(sql.exec(
+        "SELECT COUNT(*) AS n FROM outbox WHERE next_attempt_at < ?",
+        vec![SqlStorageValue::try_from_i64(PARKED)?],
+    )?)?;
+    Ok(match row {
+        Some(row) => row.int(0)? > 0,
+        None => false,
+    })
 }
 
 /// What waits in this object's outbox.
@@ -207,45 +212,33 @@ pub struct OutboxStatus {
 }
 
 pub fn status(sql: &SqlStorage) -> Result<OutboxStatus> {
-    #[derive(Deserialize)]
-    struct Row {
-        waiting: f64,
-        parked: Option<f64>,
-        oldest: Option<f64>,
-        next: Option<f64>,
-        max_attempts: Option<f64>,
-    }
-    #[derive(Deserialize)]
-    struct ErrorRow {
-        last_error: Option<String>,
-    }
     let parked = SqlStorageValue::try_from_i64(PARKED)?;
-    let rows: Vec<Row> = sql
-        .exec(
-            "SELECT COUNT(*) AS waiting,
+    let row = super::rows::first(sql.exec(
+        "SELECT COUNT(*) AS waiting,
                     SUM(CASE WHEN next_attempt_at >= ?1 THEN 1 ELSE 0 END) AS parked,
                     MIN(created_at) AS oldest,
                     MIN(CASE WHEN next_attempt_at < ?1 THEN next_attempt_at END) AS next,
                     MAX(attempts) AS max_attempts
              FROM outbox",
-            vec![parked],
-        )?
-        .to_array()?;
-    let errors: Vec<ErrorRow> = sql
-        .exec(
-            "SELECT last_error FROM outbox WHERE last_error IS NOT NULL ORDER BY created_at DESC LIMIT 1",
-            None,
-        )?
-        .to_array()?;
-    let Some(row) = rows.first() else {
+        vec![parked],
+    )?)?;
+    let error = super::rows::first(sql.exec(
+        "SELECT last_error FROM outbox WHERE last_error IS NOT NULL ORDER BY created_at DESC LIMIT 1",
+        None,
+    )?)?;
+    let Some(row) = row else {
         return Ok(OutboxStatus::default());
     };
+    let count =
+        |index| -> Result<u64> { Ok(u64::try_from(row.opt_int(index)?.unwrap_or(0)).unwrap_or(0)) };
     Ok(OutboxStatus {
-        waiting: row.waiting as u64,
-        parked: row.parked.unwrap_or(0.0) as u64,
-        oldest_created_at: row.oldest.map(|t| t as i64),
-        next_attempt_at: row.next.map(|t| crate::log::format_millis(t as u64)),
-        max_attempts: row.max_attempts.unwrap_or(0.0) as u64,
-        last_error: errors.into_iter().next().and_then(|e| e.last_error),
+        waiting: count(0)?,
+        parked: count(1)?,
+        oldest_created_at: row.opt_int(2)?,
+        next_attempt_at: row
+            .opt_int(3)?
+            .map(|t| crate::log::format_millis(u64::try_from(t).unwrap_or(0))),
+        max_attempts: count(4)?,
+        last_error: error.map(|e| e.opt_text(0)).transpose()?.flatten(),
     })
 }

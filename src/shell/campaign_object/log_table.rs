@@ -1,19 +1,7 @@
 //! The postbacks log rows of one object.
 
 use crate::log::{count_key, LogEntry, LogPage, LogQuery, RETENTION_MS};
-use serde::Deserialize;
 use worker::{Result, SqlStorage, SqlStorageValue};
-
-#[derive(Deserialize)]
-struct EntryRow {
-    entry: String,
-}
-
-#[derive(Deserialize)]
-struct CountRow {
-    code: String,
-    n: f64,
-}
 
 /// How often an object drops entries past retention.
 pub const PRUNE_EVERY_MS: u64 = 60_000;
@@ -58,38 +46,35 @@ fn text_or_null(value: &Option<String>) -> SqlStorageValue {
 
 /// This object's newest entries matching `query`, and its counts per code.
 pub fn query(sql: &SqlStorage, query: &LogQuery) -> Result<LogPage> {
-    let rows: Vec<EntryRow> = sql
-        .exec(
-            "SELECT entry FROM log
+    let rows = super::rows::all(sql.exec(
+        "SELECT entry FROM log
              WHERE (?1 IS NULL OR campaign = ?1) AND (?2 IS NULL OR code = ?2)
                AND (?3 IS NULL OR id >= ?3) AND (?4 IS NULL OR id < ?4)
              ORDER BY id DESC LIMIT ?5",
-            vec![
-                text_or_null(&query.campaign_id),
-                text_or_null(&query.code),
-                text_or_null(&query.since_id),
-                text_or_null(&query.before),
-                SqlStorageValue::Integer(i64::from(query.limit)),
-            ],
-        )?
-        .to_array()?;
-    let counts: Vec<CountRow> = sql
-        .exec(
-            "SELECT code, COUNT(*) AS n FROM log
+        vec![
+            text_or_null(&query.campaign_id),
+            text_or_null(&query.code),
+            text_or_null(&query.since_id),
+            text_or_null(&query.before),
+            SqlStorageValue::Integer(i64::from(query.limit)),
+        ],
+    )?)?;
+    let counts = super::rows::all(sql.exec(
+        "SELECT code, COUNT(*) AS n FROM log
              WHERE (?1 IS NULL OR campaign = ?1) AND (?2 IS NULL OR id >= ?2)
              GROUP BY code",
-            vec![
-                text_or_null(&query.campaign_id),
-                text_or_null(&query.since_id),
-            ],
-        )?
-        .to_array()?;
+        vec![
+            text_or_null(&query.campaign_id),
+            text_or_null(&query.since_id),
+        ],
+    )?)?;
     let entries = rows
         .iter()
-        .filter_map(|r| serde_json::from_str(&r.entry).ok())
+        .filter_map(|r| serde_json::from_str(&r.text(0).ok()?).ok())
         .collect();
-    Ok(LogPage {
-        entries,
-        counts: counts.into_iter().map(|c| (c.code, c.n as u64)).collect(),
-    })
+    let counts = counts
+        .iter()
+        .map(|c| Ok((c.text(0)?, u64::try_from(c.int(1)?).unwrap_or(0))))
+        .collect::<Result<_>>()?;
+    Ok(LogPage { entries, counts })
 }

@@ -15,6 +15,7 @@
 
 mod delivery;
 mod log_table;
+mod rows;
 mod sql_store;
 
 use crate::ledger::{self, Decision, Store, Submission};

@@ -2,7 +2,6 @@
 
 use crate::ledger::{Change, Conversion, CounterKey, Store};
 use rust_decimal::Decimal;
-use serde::Deserialize;
 use std::str::FromStr;
 use wasm_bindgen::prelude::*;
 use worker::js_sys::Function;
@@ -41,46 +40,30 @@ impl SqlStore {
     }
 }
 
-#[derive(Deserialize)]
-struct RecordRow {
-    record: String,
-}
-
-#[derive(Deserialize)]
-struct ValueRow {
-    value: String,
-}
-
 impl Store for SqlStore {
     type Error = worker::Error;
 
     fn conversion(&self, identity: &str) -> Result<Option<Conversion>> {
-        let rows: Vec<RecordRow> = self
-            .sql
-            .exec(
-                "SELECT record FROM conversions WHERE identity = ?",
-                vec![identity.into()],
-            )?
-            .to_array()?;
-        match rows.first() {
+        let row = super::rows::first(self.sql.exec(
+            "SELECT record FROM conversions WHERE identity = ?",
+            vec![identity.into()],
+        )?)?;
+        match row {
             None => Ok(None),
-            Some(row) => serde_json::from_str(&row.record)
+            Some(row) => serde_json::from_str(&row.text(0)?)
                 .map(Some)
                 .map_err(|e| worker::Error::RustError(format!("stored conversion: {e}"))),
         }
     }
 
     fn counter(&self, key: &CounterKey) -> Result<Decimal> {
-        let rows: Vec<ValueRow> = self
-            .sql
-            .exec(
-                "SELECT value FROM counters WHERE key = ?",
-                vec![key.as_str().into()],
-            )?
-            .to_array()?;
-        match rows.first() {
+        let row = super::rows::first(self.sql.exec(
+            "SELECT value FROM counters WHERE key = ?",
+            vec![key.as_str().into()],
+        )?)?;
+        match row {
             None => Ok(Decimal::ZERO),
-            Some(row) => Decimal::from_str(&row.value)
+            Some(row) => Decimal::from_str(&row.text(0)?)
                 .map_err(|e| worker::Error::RustError(format!("stored counter: {e}"))),
         }
     }
