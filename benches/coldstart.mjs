@@ -9,8 +9,8 @@
 // namespace; the JS workers get an empty object class), so that what
 // differs is the code. Modules are handed over as a list, as wrangler
 // uploads them: given a script path instead, Miniflare would parse the
-// JavaScript for imports in Node first, time the platform never spends. Prints medians and the ratios ours ÷ peer, in total
-// and beyond the floor.
+// JavaScript for imports in Node first, time the platform never spends.
+// Prints medians, the ratios ours ÷ peer, and what each adds to the floor.
 import { Miniflare } from "miniflare";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
