@@ -110,7 +110,10 @@ impl Click {
         if token.len() > MAX_TOKEN_LEN {
             return None;
         }
-        let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+        // 64 base64 characters are at most 48 bytes: decoded on the stack.
+        let mut buffer = [0u8; MAX_TOKEN_LEN / 4 * 3];
+        let len = URL_SAFE_NO_PAD.decode_slice(token, &mut buffer).ok()?;
+        let bytes = &buffer[..len];
         if bytes.len() < FIXED_LEN + 2 + TAG_LEN {
             return None;
         }

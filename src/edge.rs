@@ -19,7 +19,6 @@ use std::net::IpAddr;
 /// A postback whose click id verified: the click, and the campaign to load.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Identified {
-    pub click_id: String,
     pub click: Click,
     /// The postback's `campaign_id` if it sent one, else the click's.
     pub campaign_id: CampaignId,
@@ -38,11 +37,7 @@ pub fn identify(postback: &Postback, key: &ClickKey) -> Result<Identified, Rejec
         None => click.campaign.clone(),
         Some(text) => CampaignId::parse(text).ok_or(Rejection::CampaignNotFound)?,
     };
-    Ok(Identified {
-        click_id: click_id.to_owned(),
-        click,
-        campaign_id,
-    })
+    Ok(Identified { click, campaign_id })
 }
 
 /// A postback refused after [`identify`]: the rejection, and the draft of
@@ -84,7 +79,8 @@ pub fn admit(
     let time_to_action = u64::try_from(now - i64::from(click.time)).unwrap_or(0);
     Ok(Submission {
         campaign_id: campaign.id().clone(),
-        click_id: identified.click_id.clone(),
+        // Present: `identify` refused the postback otherwise.
+        click_id: postback.click_id.clone().unwrap_or_default(),
         partner_id: click.partner.clone(),
         country: click.country.as_str().to_owned(),
         goal: goal.to_owned(),
