@@ -43,9 +43,16 @@ impl BodyKind {
 /// A postback's parameters, by canonical name, in the order first received.
 /// A name appears once: a repeat with the same value is folded, a repeat
 /// with another value is refused.
+///
+/// Every name and value lives in one buffer, so reading a postback costs
+/// two allocations, not two per parameter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params {
-    pairs: Vec<(String, String)>,
+    /// Every name and value, decoded, back to back.
+    text: String,
+    /// Per parameter: where its name starts, where its value starts (the
+    /// name's end), where its value ends.
+    pairs: Vec<[u32; 3]>,
 }
 
 impl Params {
@@ -57,9 +64,9 @@ impl Params {
                 format!("is longer than {MAX_QUERY_BYTES} bytes"),
             ));
         }
-        let pieces = query.bytes().filter(|&b| b == b'&').count() + 1;
         let mut params = Params {
-            pairs: Vec::with_capacity(pieces.min(MAX_PARAMS)),
+            text: String::with_capacity(query.len()),
+            pairs: Vec::with_capacity(8),
         };
         params.add_urlencoded(query.as_bytes())?;
         Ok(params)
@@ -84,20 +91,18 @@ impl Params {
 
     /// The value of a parameter by canonical name.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// Every parameter, canonical names, in the order received.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
-    }
-
-    /// Every parameter, owned, in the order received.
-    pub fn into_pairs(self) -> Vec<(String, String)> {
-        self.pairs
+        self.pairs.iter().map(|&[name, value, end]| {
+            let (name, value, end) = (name as usize, value as usize, end as usize);
+            (
+                self.text.get(name..value).unwrap_or_default(),
+                self.text.get(value..end).unwrap_or_default(),
+            )
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -108,15 +113,40 @@ impl Params {
         self.pairs.is_empty()
     }
 
+    /// Adds a pair as it is, with none of the checks of a request: for
+    /// parameters that were read before (a log entry coming back).
+    pub fn push_unchecked(&mut self, name: &str, value: &str) {
+        let start = self.offset();
+        self.text.push_str(name);
+        let middle = self.offset();
+        self.text.push_str(value);
+        let end = self.offset();
+        self.pairs.push([start, middle, end]);
+    }
+
+    /// The buffer's length as an offset: at most a body plus a query, far
+    /// below `u32::MAX`.
+    fn offset(&self) -> u32 {
+        u32::try_from(self.text.len()).unwrap_or(u32::MAX)
+    }
+
     fn add_urlencoded(&mut self, input: &[u8]) -> Result<(), BadRequest> {
         for piece in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
             let (raw_name, raw_value) = match piece.iter().position(|&b| b == b'=') {
                 Some(eq) => (&piece[..eq], &piece[eq + 1..]),
                 None => (piece, &b""[..]),
             };
-            let name = decode_component(raw_name, None)?;
-            let value = decode_component(raw_value, Some(&name))?;
-            self.insert(name, value)?;
+            let start = self.text.len();
+            decode_into(raw_name, &mut self.text).map_err(|problem| {
+                let shown: String = String::from_utf8_lossy(raw_name).chars().take(24).collect();
+                BadRequest::new(shown, problem)
+            })?;
+            let middle = self.text.len();
+            decode_into(raw_value, &mut self.text).map_err(|problem| {
+                let name = self.text.get(start..middle).unwrap_or_default();
+                BadRequest::new(canonical_name(name), problem)
+            })?;
+            self.commit(start, middle)?;
         }
         Ok(())
     }
@@ -128,24 +158,32 @@ impl Params {
             return Err(BadRequest::new("body", "is JSON but not an object"));
         };
         for (name, value) in object {
-            let text = match value {
-                serde_json::Value::String(s) => s,
-                serde_json::Value::Number(n) => n.to_string(),
-                serde_json::Value::Bool(b) => b.to_string(),
-                serde_json::Value::Null => String::new(),
+            let start = self.text.len();
+            self.text.push_str(&name);
+            let middle = self.text.len();
+            match value {
+                serde_json::Value::String(s) => self.text.push_str(&s),
+                serde_json::Value::Number(n) => self.text.push_str(&n.to_string()),
+                serde_json::Value::Bool(b) => self.text.push_str(if b { "true" } else { "false" }),
+                serde_json::Value::Null => {}
                 serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
                     return Err(BadRequest::new(
                         canonical_name(&name),
                         "must be a string or a number, not an array or object",
                     ))
                 }
-            };
-            self.insert(name, text)?;
+            }
+            self.commit(start, middle)?;
         }
         Ok(())
     }
 
-    fn insert(&mut self, name: String, value: String) -> Result<(), BadRequest> {
+    /// Keeps the pair just written at the buffer's end (name from `start`,
+    /// value from `middle`), after the checks of SPEC §4: a name, not too
+    /// long, canonical, not given twice with different values, not one too
+    /// many. A repeat with the same value is dropped.
+    fn commit(&mut self, start: usize, middle: usize) -> Result<(), BadRequest> {
+        let name = self.text.get(start..middle).unwrap_or_default();
         if name.is_empty() {
             return Err(BadRequest::new("(empty name)", "has no name"));
         }
@@ -156,26 +194,45 @@ impl Params {
                 format!("has a name longer than {MAX_NAME_BYTES} bytes"),
             ));
         }
-        let name = match canonical_name(&name) {
-            canonical if canonical.len() == name.len() => name,
-            alias => alias.to_owned(),
-        };
-        if let Some((_, existing)) = self.pairs.iter().find(|(n, _)| *n == name) {
-            if *existing == value {
+        let canonical = canonical_name(name);
+        let value = self.text.get(middle..).unwrap_or_default();
+        let repeat = self
+            .iter()
+            .find(|(n, _)| *n == canonical)
+            .map(|(_, existing)| existing == value);
+        match repeat {
+            Some(true) => {
+                self.text.truncate(start);
                 return Ok(());
             }
-            return Err(BadRequest::new(
-                name,
-                "is given more than once with different values",
-            ));
+            Some(false) => {
+                return Err(BadRequest::new(
+                    canonical_name(self.text.get(start..middle).unwrap_or_default()),
+                    "is given more than once with different values",
+                ))
+            }
+            None => {}
         }
         if self.pairs.len() >= MAX_PARAMS {
             return Err(BadRequest::new(
-                name,
+                canonical,
                 format!("is one parameter too many: at most {MAX_PARAMS} are read"),
             ));
         }
-        self.pairs.push((name, value));
+        if canonical != name {
+            // An alias: keep the canonical name instead.
+            let canonical = canonical.to_owned();
+            let value = self.text.split_off(middle);
+            self.text.truncate(start);
+            self.push_unchecked(&canonical, &value);
+            return Ok(());
+        }
+        let end = self.offset();
+        let (start, middle) = (
+            u32::try_from(start).unwrap_or(u32::MAX),
+            u32::try_from(middle).unwrap_or(u32::MAX),
+        );
+        self.pairs.push([start, middle, end]);
         Ok(())
     }
 }
@@ -191,22 +248,17 @@ pub fn canonical_name(name: &str) -> &str {
     }
 }
 
-/// Decodes one `application/x-www-form-urlencoded` component: `+` is a
-/// space, `%XX` a byte, and the result must be UTF-8. A `%` not followed by
-/// two hex digits is refused rather than passed through, so that a mangled
-/// click id is reported as such instead of failing its signature.
-fn decode_component(raw: &[u8], name: Option<&str>) -> Result<String, BadRequest> {
-    let blame = |problem: &str| {
-        let parameter = match name {
-            Some(n) => canonical_name(n).to_owned(),
-            None => String::from_utf8_lossy(raw).chars().take(24).collect(),
-        };
-        BadRequest::new(parameter, problem.to_owned())
-    };
-    // Most names and values need no decoding: one copy, no scan-and-rebuild.
+/// Decodes one `application/x-www-form-urlencoded` component onto `out`:
+/// `+` is a space, `%XX` a byte, and the result must be UTF-8. A `%` not
+/// followed by two hex digits is refused rather than passed through, so
+/// that a mangled click id is reported as such instead of failing its
+/// signature. On error, `out` may hold part of the component.
+fn decode_into(raw: &[u8], out: &mut String) -> Result<(), &'static str> {
+    const NOT_UTF8: &str = "is not valid UTF-8 once percent-decoded";
+    // Most names and values need no decoding: one copy, no rebuild.
     if !raw.iter().any(|&b| b == b'%' || b == b'+') {
-        return String::from_utf8(raw.to_vec())
-            .map_err(|_| blame("is not valid UTF-8 once percent-decoded"));
+        out.push_str(std::str::from_utf8(raw).map_err(|_| NOT_UTF8)?);
+        return Ok(());
     }
     let mut i = 0;
     while i < raw.len() {
@@ -215,7 +267,7 @@ fn decode_component(raw: &[u8], name: Option<&str>) -> Result<String, BadRequest
                 && raw[i + 1].is_ascii_hexdigit()
                 && raw[i + 2].is_ascii_hexdigit();
             if !valid {
-                return Err(blame("has invalid percent-encoding"));
+                return Err("has invalid percent-encoding");
             }
             i += 3;
         } else {
@@ -226,10 +278,11 @@ fn decode_component(raw: &[u8], name: Option<&str>) -> Result<String, BadRequest
         .iter()
         .map(|&b| if b == b'+' { b' ' } else { b })
         .collect();
-    percent_decode(&plus_as_space)
+    let decoded = percent_decode(&plus_as_space)
         .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| blame("is not valid UTF-8 once percent-decoded"))
+        .map_err(|_| NOT_UTF8)?;
+    out.push_str(&decoded);
+    Ok(())
 }
 
 #[cfg(test)]

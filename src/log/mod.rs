@@ -58,7 +58,58 @@ pub struct LogDraft {
     pub goal: Option<String>,
     pub status: Option<String>,
     pub dry_run: bool,
-    pub params: BTreeMap<String, String>,
+    pub params: LoggedParams,
+}
+
+/// A postback's parameters on their way to the log, kept as they were
+/// read (no copy); whenever they are shown or sent — serialized, turned
+/// into an entry, or debug-printed — `secure` is redacted and long values
+/// are cut.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct LoggedParams(Params);
+
+impl std::fmt::Debug for LoggedParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.pairs()).finish()
+    }
+}
+
+impl LoggedParams {
+    /// What the log shows: by name, `secure` redacted, values cut at
+    /// [`MAX_VALUE_LEN`] bytes.
+    pub fn shown(&self) -> BTreeMap<String, String> {
+        self.pairs().map(|(n, v)| (n.to_owned(), v)).collect()
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = (&str, String)> {
+        self.0.iter().map(|(name, value)| {
+            let value = if name == "secure" {
+                "[redacted]".to_owned()
+            } else {
+                clip(value)
+            };
+            (name, value)
+        })
+    }
+}
+
+impl Serialize for LoggedParams {
+    /// As the log's entries hold them: by name, so that what goes over the
+    /// wire comes back the same.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.shown().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for LoggedParams {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LoggedParams, D::Error> {
+        let shown = BTreeMap::<String, String>::deserialize(d)?;
+        let mut params = Params::default();
+        for (name, value) in &shown {
+            params.push_unchecked(name, value);
+        }
+        Ok(LoggedParams(params))
+    }
 }
 
 impl LogDraft {
@@ -71,26 +122,21 @@ impl LogDraft {
             goal: postback.goal.take(),
             status: postback.status.map(|s| s.as_str().to_owned()),
             dry_run,
-            params: clip(postback.into_redacted_params()),
+            params: LoggedParams(postback.into_params()),
         }
     }
 
     /// A draft from a query that could not be read: its pieces as sent,
     /// undecoded, `secure` redacted.
     pub fn from_unreadable(query: &str, dry_run: bool) -> LogDraft {
-        let mut params = BTreeMap::new();
+        let mut params = Params::default();
         for piece in query.split('&').filter(|p| !p.is_empty()).take(50) {
             let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
-            let value = if name == "secure" {
-                "[redacted]"
-            } else {
-                value
-            };
-            params.insert(name.to_owned(), value.to_owned());
+            params.push_unchecked(name, value);
         }
         LogDraft {
             dry_run,
-            params: clip(params.into_iter().collect()),
+            params: LoggedParams(params),
             ..LogDraft::default()
         }
     }
@@ -159,7 +205,7 @@ impl LogDraft {
             fix: None,
             conversion_id: None,
             dry_run: self.dry_run,
-            params: self.params,
+            params: self.params.shown(),
         };
         fill(&mut entry);
         entry
@@ -177,21 +223,17 @@ pub fn entry_id(now_ms: u64, suffix: u32) -> String {
     format!("{now_ms:015}-{suffix:08x}")
 }
 
-fn clip(params: Vec<(String, String)>) -> BTreeMap<String, String> {
-    params
-        .into_iter()
-        .map(|(n, mut v)| {
-            if v.len() > MAX_VALUE_LEN {
-                let mut end = MAX_VALUE_LEN;
-                while !v.is_char_boundary(end) {
-                    end -= 1;
-                }
-                v.truncate(end);
-                v.push('…');
-            }
-            (n, v)
-        })
-        .collect()
+/// A value for the log: cut at [`MAX_VALUE_LEN`] bytes (on a character
+/// boundary), with `…` to show it was.
+fn clip(value: &str) -> String {
+    if value.len() <= MAX_VALUE_LEN {
+        return value.to_owned();
+    }
+    let mut end = MAX_VALUE_LEN;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &value[..end])
 }
 
 /// A log query: `campaign_id`, `code`, `since` (RFC 3339 or Unix seconds),
@@ -369,10 +411,29 @@ mod tests {
     }
 
     #[test]
+    fn drafts_never_show_or_send_the_secure_code() {
+        let d = draft(&format!(
+            "click_id=abc&secure=s3cr3t&note={}",
+            "n".repeat(600)
+        ));
+        let wire = serde_json::to_string(&d).unwrap();
+        assert!(!wire.contains("s3cr3t"), "{wire}");
+        assert!(!format!("{d:?}").contains("s3cr3t"));
+        let back: LogDraft = serde_json::from_str(&wire).unwrap();
+        assert_eq!(back.params.shown(), d.params.shown());
+        assert_eq!(back.params.shown()["secure"], "[redacted]");
+        assert_eq!(
+            back.params.shown()["note"].len(),
+            MAX_VALUE_LEN + '…'.len_utf8()
+        );
+        assert_eq!(serde_json::to_string(&back).unwrap(), wire);
+    }
+
+    #[test]
     fn unreadable_queries_are_logged_raw_and_redacted() {
         let d = LogDraft::from_unreadable("click_id=a&sum=%zz&secure=s3cr3t", false);
-        assert_eq!(d.params["sum"], "%zz");
-        assert_eq!(d.params["secure"], "[redacted]");
+        assert_eq!(d.params.shown()["sum"], "%zz");
+        assert_eq!(d.params.shown()["secure"], "[redacted]");
         let long = LogDraft::from_postback(
             Postback::from_params(
                 Params::from_query(&format!("note={}", "é".repeat(600))).unwrap(),
@@ -380,7 +441,7 @@ mod tests {
             .unwrap(),
             false,
         );
-        assert!(long.params["note"].len() <= MAX_VALUE_LEN + 3);
+        assert!(long.params.shown()["note"].len() <= MAX_VALUE_LEN + 3);
     }
 
     #[test]
