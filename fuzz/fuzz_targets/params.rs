@@ -3,7 +3,7 @@
 //! read respects the limits.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use postback_edge::log::LogQuery;
+use postback_edge::log::{LogDraft, LogQuery};
 use postback_edge::params::{BodyKind, Params, MAX_NAME_BYTES, MAX_PARAMS};
 use postback_edge::postback::Postback;
 
@@ -19,16 +19,23 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(params) = params {
         assert!(params.len() <= MAX_PARAMS);
+        let mut names = std::collections::BTreeSet::new();
         for (name, _) in params.iter() {
             assert!(!name.is_empty() && name.len() <= MAX_NAME_BYTES);
+            assert!(names.insert(name), "{name} read twice");
         }
         let _ = LogQuery::from_params(&params);
         if let Ok(postback) = Postback::from_params(params) {
-            // `secure` never survives into what the log shows.
-            for (name, value) in postback.redacted_params() {
-                if name == "secure" {
-                    assert_eq!(value, "[redacted]");
-                }
+            // `secure` never survives into what the log shows or sends.
+            let sent_secure = postback.secure.is_some();
+            let draft = LogDraft::from_postback(postback, false);
+            let wire: serde_json::Value =
+                serde_json::to_value(&draft).expect("drafts serialize");
+            let shown = draft.params.shown();
+            assert_eq!(shown.contains_key("secure"), sent_secure);
+            if sent_secure {
+                assert_eq!(shown["secure"], "[redacted]");
+                assert_eq!(wire["params"]["secure"], "[redacted]");
             }
         }
     }
