@@ -32,6 +32,17 @@ pub fn query_of(url: &str) -> &str {
     url.split_once('?').map_or("", |(_, query)| query)
 }
 
+/// The path of a serialized URL (`https://h/p/q?x#f` → `/p/q`), still
+/// percent-encoded; `/` if it has none.
+pub fn path_of(url: &str) -> &str {
+    let url = url.split(['?', '#']).next().unwrap_or("");
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    match after_scheme.find('/') {
+        Some(slash) => &after_scheme[slash..],
+        None => "/",
+    }
+}
+
 /// Routes `method` and `path` (no query string).
 pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
     let path = if path.len() > 1 {
@@ -78,6 +89,14 @@ mod tests {
         assert_eq!(query_of("https://h/postback"), "");
         assert_eq!(query_of("https://h/p?"), "");
         assert_eq!(query_of("https://h/p?a=?b"), "a=?b");
+        assert_eq!(path_of("https://h/postback?a=1#frag"), "/postback");
+        assert_eq!(
+            path_of("http://127.0.0.1:8787/v1/campaigns/1001"),
+            "/v1/campaigns/1001"
+        );
+        assert_eq!(path_of("https://h"), "/");
+        assert_eq!(path_of("https://h?x=/y"), "/");
+        assert_eq!(path_of("https://h/p#/q"), "/p");
     }
 
     #[test]

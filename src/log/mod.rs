@@ -9,7 +9,7 @@ mod page;
 
 pub use page::render_page;
 
-use crate::catalog::{BadRequest, Refusal};
+use crate::catalog::{BadRequest, Refusal, Rejection};
 use crate::ledger::Verdict;
 use crate::params::Params;
 use crate::postback::Postback;
@@ -147,20 +147,31 @@ impl LogDraft {
         self
     }
 
-    /// The entry for a refused postback.
+    /// The entry for a refused postback. A catalog rejection is stored by
+    /// its code alone (its texts are the catalog's, put back when the log
+    /// is read: see [`LogEntry::with_texts`]); a `bad_request` keeps its
+    /// texts, which name the parameter.
     pub fn refused(self, refusal: &Refusal, now_ms: u64, suffix: u32) -> LogEntry {
-        let body = refusal.to_error_body();
-        self.entry(
-            now_ms,
-            suffix,
-            "rejected",
-            Some(body.code.to_owned()),
-            |e| {
-                e.message = Some(body.message);
-                e.reason = Some(body.reason);
-                e.fix = Some(body.fix);
-            },
-        )
+        match refusal {
+            Refusal::Rejected(rejection) => {
+                let code = rejection.code().to_owned();
+                self.entry(now_ms, suffix, "rejected", Some(code), |_| {})
+            }
+            Refusal::BadRequest(_) => {
+                let body = refusal.to_error_body();
+                self.entry(
+                    now_ms,
+                    suffix,
+                    "rejected",
+                    Some(body.code.to_owned()),
+                    |e| {
+                        e.message = Some(body.message);
+                        e.reason = Some(body.reason);
+                        e.fix = Some(body.fix);
+                    },
+                )
+            }
+        }
     }
 
     /// The entry for what the campaign object decided.
@@ -341,7 +352,27 @@ pub fn merge(pages: Vec<LogPage>, limit: u32) -> LogPage {
     }
     merged.entries.sort_by(|a, b| b.id.cmp(&a.id));
     merged.entries.truncate(limit as usize);
+    merged.entries = merged
+        .entries
+        .into_iter()
+        .map(LogEntry::with_texts)
+        .collect();
     merged
+}
+
+impl LogEntry {
+    /// The entry as users read it: a catalog rejection stored by its code
+    /// gets the catalog's message, reason and fix back.
+    pub fn with_texts(mut self) -> LogEntry {
+        if let Some(rejection) = self.code.as_deref().and_then(Rejection::from_code) {
+            self.message
+                .get_or_insert_with(|| rejection.message().to_owned());
+            self.reason
+                .get_or_insert_with(|| rejection.reason().to_owned());
+            self.fix.get_or_insert_with(|| rejection.fix().to_owned());
+        }
+        self
+    }
 }
 
 /// The key an entry is counted under.
@@ -373,8 +404,15 @@ mod tests {
             .refused(&Rejection::SecureCodeInvalid.into(), 1_790_000_000_123, 7);
         assert_eq!(e.result, "rejected");
         assert_eq!(e.code.as_deref(), Some("secure_code_invalid"));
-        assert_eq!(e.message.as_deref(), Some("Secure code is not valid"));
-        assert!(e.fix.as_deref().unwrap().contains("secure="));
+        // Stored by code; read with the catalog's texts.
+        assert_eq!((&e.message, &e.reason, &e.fix), (&None, &None, &None));
+        let read = e.clone().with_texts();
+        assert_eq!(read.message.as_deref(), Some("Secure code is not valid"));
+        assert_eq!(
+            read.reason.as_deref(),
+            Some(Rejection::SecureCodeInvalid.reason())
+        );
+        assert!(read.fix.as_deref().unwrap().contains("secure="));
         assert_eq!(e.params["secure"], "[redacted]");
         assert_eq!(e.params["x"], "1");
         assert_eq!(e.campaign_id.as_deref(), Some("1001"));
@@ -405,7 +443,7 @@ mod tests {
             1,
         );
         assert_eq!(
-            rejected.message.as_deref(),
+            rejected.with_texts().message.as_deref(),
             Some("Campaign cap is reached, conversion is rejected")
         );
     }
@@ -482,5 +520,10 @@ mod tests {
         assert_eq!(ids, [entry_id(5, 0), entry_id(4, 0), entry_id(3, 0)]);
         assert_eq!(merged.counts["cap_reached"], 4);
         assert_eq!(merged.counts["accepted"], 9);
+        // What is read carries the catalog's texts.
+        assert!(merged
+            .entries
+            .iter()
+            .all(|e| e.message.as_deref() == Some(Rejection::CapReached.message())));
     }
 }

@@ -166,7 +166,8 @@ mod tests {
         .unwrap();
         let entry = LogDraft::from_postback(postback, true)
             .for_campaign("1001")
-            .refused(&Rejection::GoalNotFound.into(), 1_790_000_000_000, 1);
+            .refused(&Rejection::GoalNotFound.into(), 1_790_000_000_000, 1)
+            .with_texts();
         let page = LogPage {
             entries: vec![entry],
             counts: [("goal_not_found".to_owned(), 3)].into(),

@@ -21,10 +21,13 @@ use worker::{event, Context, Env, Headers, Request, Response, Result};
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     platform::install_panic_hook();
-    if req.path() == TEST_PANIC_PATH && test_panic_route_enabled(&env) {
+    // The URL is read once, and split without a URL parser.
+    let url = req.inner().url();
+    let path = crate::route::path_of(&url);
+    if path == TEST_PANIC_PATH && test_panic_route_enabled(&env) {
         panic!("the test-only panic route was called");
     }
-    let reply = handle(req, &env, &ctx).await;
+    let reply = handle(req, &url, &env, &ctx).await;
     into_response(reply)
 }
 
@@ -46,14 +49,14 @@ fn test_panic_route_enabled(env: &Env) -> bool {
         .is_ok_and(|v| v.to_string() == "enabled")
 }
 
-async fn handle(req: Request, env: &Env, ctx: &Context) -> Reply {
-    let method = req.method().to_string();
-    let path = req.path();
-    match route(&method, &path) {
+async fn handle(req: Request, url: &str, env: &Env, ctx: &Context) -> Reply {
+    let method = req.inner().method();
+    let query = crate::route::query_of(url);
+    match route(&method, crate::route::path_of(url)) {
         Route::Health => Reply::text(200, "ok"),
         Route::Click => postback::click(&req, env).await,
-        Route::Postback => postback::postback(req, env, ctx, false).await,
-        Route::PostbackCheck => postback::postback(req, env, ctx, true).await,
+        Route::Postback => postback::postback(req, &method, query, env, ctx, false).await,
+        Route::PostbackCheck => postback::postback(req, &method, query, env, ctx, true).await,
         Route::CampaignList => admin::list(&req, env).await,
         Route::Campaign(id) => {
             let id = id.to_owned();

@@ -11,11 +11,28 @@ use crate::log::LogDraft;
 use crate::params::{BodyKind, Params, MAX_BODY_BYTES};
 use crate::postback::Postback;
 use crate::reply::Reply;
-use worker::{console_error, Context, Env, Method, Request};
+use std::cell::RefCell;
+use worker::{console_error, Context, Env, Request};
+
+thread_local! {
+    /// The click key of this isolate, with the secret it was made from:
+    /// preparing an HMAC key costs two SHA-256 blocks, once.
+    static CLICK_KEY: RefCell<Option<(String, ClickKey)>> = const { RefCell::new(None) };
+}
 
 fn click_key(env: &Env) -> Option<ClickKey> {
     let secret = env.secret("CLICK_SIGNING_KEY").ok()?.to_string();
-    ClickKey::new(secret.as_bytes())
+    CLICK_KEY.with(|cached| {
+        let mut cached = cached.borrow_mut();
+        if let Some((made_from, key)) = cached.as_ref() {
+            if *made_from == secret {
+                return Some(key.clone());
+            }
+        }
+        let key = ClickKey::new(secret.as_bytes())?;
+        *cached = Some((secret, key.clone()));
+        Some(key)
+    })
 }
 
 pub async fn click(req: &Request, env: &Env) -> Reply {
@@ -46,8 +63,8 @@ pub async fn click(req: &Request, env: &Env) -> Reply {
 }
 
 /// Reads the postback's parameters from the query and, for `POST`, the body.
-async fn read_params(req: &mut Request, query: &str) -> Result<Params, BadRequest> {
-    if req.method() != Method::Post {
+async fn read_params(req: &mut Request, method: &str, query: &str) -> Result<Params, BadRequest> {
+    if method != "POST" {
         return Params::from_query(query);
     }
     let declared = req
@@ -98,15 +115,21 @@ fn refuse(
     Reply::refused(&refusal)
 }
 
-pub async fn postback(mut req: Request, env: &Env, ctx: &Context, dry_run: bool) -> Reply {
-    let query = raw_query(&req);
-    let postback = match read_params(&mut req, &query)
+pub async fn postback(
+    mut req: Request,
+    method: &str,
+    query: &str,
+    env: &Env,
+    ctx: &Context,
+    dry_run: bool,
+) -> Reply {
+    let postback = match read_params(&mut req, method, query)
         .await
         .and_then(Postback::from_params)
     {
         Ok(p) => p,
         Err(bad) => {
-            let draft = LogDraft::from_unreadable(&query, dry_run);
+            let draft = LogDraft::from_unreadable(query, dry_run);
             return refuse(env, ctx, draft, bad.into(), false);
         }
     };
