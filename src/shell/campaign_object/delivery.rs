@@ -158,6 +158,7 @@ pub async fn deliver_due(state: &State, env: &Env) -> Result<()> {
     }
 
     let results = join_all(due.iter().map(|row| delivery.send(row))).await;
+    let mut failed = 0;
     for (row, result) in due.iter().zip(results) {
         match result {
             Ok(()) => {
@@ -167,13 +168,24 @@ pub async fn deliver_due(state: &State, env: &Env) -> Result<()> {
                 )?;
             }
             Err(error) => {
-                console_error!("outbox {}: {error}", row.id);
+                // One console line per run, not per message: with the
+                // origin down, a line per message floods the log.
+                if failed == 0 {
+                    console_error!("outbox {}: {error}", row.id);
+                }
+                failed += 1;
                 sql.exec(
                     "UPDATE outbox SET last_error = ? WHERE id = ?",
                     vec![error.into(), row.id.as_str().into()],
                 )?;
             }
         }
+    }
+    if failed > 1 {
+        console_error!(
+            "outbox: {failed} of {} deliveries failed in this run",
+            due.len()
+        );
     }
 
     let next = super::rows::first(sql.exec(
