@@ -189,6 +189,10 @@ impl Timezone {
         // the only ones midnight can be in.
         let before = self.offset_at(midnight - DAY);
         let after = self.offset_at(midnight + DAY);
+        if before == after {
+            // No change near this midnight (nearly every day of the year).
+            return midnight - i64::from(before);
+        }
         let candidates = [midnight - i64::from(before), midnight - i64::from(after)];
         let valid = candidates
             .into_iter()
