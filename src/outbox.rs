@@ -55,7 +55,8 @@ impl WebhookKey {
 }
 
 /// When to try a message again after its `attempt`-th failed attempt (1 for
-/// the first), or `None` once it has been retried for [`RETRY_FOR_MS`]:
+/// the first), or `None` once it has been retried for `retry_for_ms`
+/// ([`RETRY_FOR_MS`] unless configured):
 /// exponential backoff from `base_ms`, capped at [`MAX_DELAY_MS`], with
 /// "equal jitter" (half fixed, half random, `jitter` in [0, 1)) so that a
 /// recovering origin is not hit by every campaign at once.
@@ -64,9 +65,10 @@ pub fn next_attempt_at(
     attempt: u32,
     now_ms: u64,
     base_ms: u64,
+    retry_for_ms: u64,
     jitter: f64,
 ) -> Option<u64> {
-    if now_ms.saturating_sub(created_at_ms) >= RETRY_FOR_MS {
+    if now_ms.saturating_sub(created_at_ms) >= retry_for_ms {
         return None;
     }
     let exponent = attempt.saturating_sub(1).min(30);
@@ -107,15 +109,21 @@ mod tests {
     #[test]
     fn backoff_grows_is_capped_and_gives_up_after_three_days() {
         let base = 30_000;
-        let at = |attempt, jitter| next_attempt_at(0, attempt, 0, base, jitter).unwrap();
+        let at =
+            |attempt, jitter| next_attempt_at(0, attempt, 0, base, RETRY_FOR_MS, jitter).unwrap();
         assert_eq!(at(1, 0.0), 15_000);
         assert_eq!(at(1, 0.999_999), 29_999);
         assert_eq!(at(2, 0.0), 30_000);
         assert_eq!(at(3, 0.0), 60_000);
         assert_eq!(at(30, 0.0), MAX_DELAY_MS / 2);
         assert!(at(40, 0.99) <= MAX_DELAY_MS);
-        assert_eq!(next_attempt_at(0, 5, RETRY_FOR_MS, base, 0.5), None);
-        assert!(next_attempt_at(0, 5, RETRY_FOR_MS - 1, base, 0.5).is_some());
+        assert_eq!(
+            next_attempt_at(0, 5, RETRY_FOR_MS, base, RETRY_FOR_MS, 0.5),
+            None
+        );
+        assert!(next_attempt_at(0, 5, RETRY_FOR_MS - 1, base, RETRY_FOR_MS, 0.5).is_some());
+        // A shorter window, as configured.
+        assert_eq!(next_attempt_at(0, 1, 1_000, base, 1_000, 0.5), None);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub enum Route<'a> {
     LogJson,
     /// `GET /logs/postbacks`: the log as a page.
     LogPage,
+    /// `POST /v1/outbox/retry`: parked messages tried again.
+    OutboxRetry,
     /// `GET /v1/outbox`: what waits for the origin.
     Outbox,
     NotFound,
@@ -66,6 +68,7 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
         "/v1/logs/postbacks" => only("GET", Route::LogJson),
         "/logs/postbacks" => only("GET", Route::LogPage),
         "/v1/outbox" => only("GET", Route::Outbox),
+        "/v1/outbox/retry" => only("POST", Route::OutboxRetry),
         _ => match path.strip_prefix("/v1/campaigns/") {
             Some(id) if !id.is_empty() && !id.contains('/') => {
                 only("GET, PUT, DELETE", Route::Campaign(id))
@@ -121,6 +124,11 @@ mod tests {
         assert_eq!(route("GET", "/v1/logs/postbacks"), Route::LogJson);
         assert_eq!(route("GET", "/logs/postbacks/"), Route::LogPage);
         assert_eq!(route("GET", "/v1/outbox"), Route::Outbox);
+        assert_eq!(route("POST", "/v1/outbox/retry"), Route::OutboxRetry);
+        assert_eq!(
+            route("GET", "/v1/outbox/retry"),
+            Route::MethodNotAllowed("POST")
+        );
         assert_eq!(
             route("DELETE", "/healthz"),
             Route::MethodNotAllowed("GET, HEAD")

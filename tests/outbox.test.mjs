@@ -143,6 +143,50 @@ describe("origin delivery", () => {
     }
   });
 
+  test("parked messages stay, are shown, and come back on POST /v1/outbox/retry", async () => {
+    const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
+    // Retried for 1 ms only: the first failed attempt parks a message.
+    const worker = await startWorker({
+      bindings: { ORIGIN_URL: origin.url, ...FAST_RETRIES, OUTBOX_RETRY_FOR_MS: "1" },
+    });
+    try {
+      origin.setMode("fail");
+      const c = campaign();
+      await worker.putCampaign(c);
+      const ids = await convert(worker, c, 3);
+      const parked = await eventually(async () => {
+        const res = await worker.admin("/v1/outbox");
+        const mine = res.json.campaigns.find((x) => x.campaign_id === c.id);
+        return mine && mine.parked === 3 ? mine : null;
+      }, { what: "three parked messages" });
+      assert.equal(parked.waiting, 3, "parked messages stay in the outbox");
+      assert.match(parked.last_error, /500/);
+      origin.setMode("ok");
+      await sleep(500);
+      assert.equal(origin.received.length, 0, "parked messages are not retried by themselves");
+
+      assert.equal((await worker.fetch("/v1/outbox/retry", { method: "POST" })).status, 401);
+      assert.equal((await worker.admin("/v1/outbox/retry")).status, 405);
+      const bad = await worker.admin("/v1/outbox/retry?campaign_id=no%20such", { method: "POST" });
+      assert.equal(bad.status, 400, bad.text);
+      assert.equal(bad.json.error.parameter, "campaign_id");
+      const retry = await worker.admin(`/v1/outbox/retry?campaign_id=${c.id}`, { method: "POST" });
+      assert.equal(retry.status, 200, retry.text);
+      assert.equal(retry.json.requeued, 3);
+      assert.deepEqual(retry.json.campaigns, [{ campaign_id: c.id, requeued: 3 }]);
+      await eventually(() => ids.every((id) => deliveredConversionIds(origin).has(id)), { what: "all three delivered" });
+      await eventually(async () => {
+        const res = await worker.admin("/v1/outbox");
+        return !res.json.campaigns.some((x) => x.campaign_id === c.id);
+      }, { what: "the outbox to empty" });
+      const again = await worker.admin("/v1/outbox/retry", { method: "POST" });
+      assert.equal(again.json.requeued, 0, "nothing left to bring back");
+    } finally {
+      await worker.dispose();
+      await origin.close();
+    }
+  });
+
   test("no row is lost across a restart on the same storage; duplicates share their key", async () => {
     const dir = stateDir();
     const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });

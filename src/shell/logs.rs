@@ -138,3 +138,44 @@ pub async fn outbox(req: &Request, env: &Env) -> Reply {
         json!({ "waiting": total, "campaigns": campaigns }).to_string(),
     )
 }
+
+/// `POST /v1/outbox/retry[?campaign_id=…]`: parked messages (retried for
+/// three days without a 2xx) are tried again at once, for one campaign or
+/// all.
+pub async fn outbox_retry(req: &Request, env: &Env) -> Reply {
+    if let Some(denied) = admin::check_token(req, env) {
+        return denied;
+    }
+    let params = Params::from_query(&raw_query(req)).unwrap_or_default();
+    let ids = match params.get("campaign_id").filter(|id| !id.is_empty()) {
+        Some(id) => match crate::ids::CampaignId::parse(id) {
+            Some(id) => vec![id.as_str().to_owned()],
+            None => {
+                return Reply::refused(
+                    &crate::catalog::BadRequest::new("campaign_id", crate::ids::ID_RULE).into(),
+                )
+            }
+        },
+        None => match campaigns::list_ids(env).await {
+            Ok(ids) => ids,
+            Err(e) => return unavailable("listing campaigns", &e),
+        },
+    };
+    // One object after another: an operator's action, not a hot path.
+    let mut campaigns = Vec::new();
+    let mut total = 0u64;
+    for id in &ids {
+        match object_client::outbox_retry(env, id).await {
+            Ok(0) => {}
+            Ok(n) => {
+                total += n;
+                campaigns.push(json!({ "campaign_id": id, "requeued": n }));
+            }
+            Err(e) => return unavailable("requeuing an outbox", &e),
+        }
+    }
+    Reply::json(
+        200,
+        json!({ "requeued": total, "campaigns": campaigns }).to_string(),
+    )
+}

@@ -65,6 +65,7 @@ async fn handle(req: Request, url: &str, env: &Env, ctx: &Context) -> Reply {
         Route::LogJson => logs::log_json(&req, env).await,
         Route::LogPage => logs::log_page(&req, env).await,
         Route::Outbox => logs::outbox(&req, env).await,
+        Route::OutboxRetry => logs::outbox_retry(&req, env).await,
         Route::NotFound => Reply::not_found(),
         Route::MethodNotAllowed(allow) => Reply::method_not_allowed(allow),
     }

@@ -95,6 +95,14 @@ pub async fn outbox_status(env: &Env, campaign: &str) -> Outcome<serde_json::Val
     call::<(), _>(env, campaign, "/outbox", None).await
 }
 
+/// Brings a campaign's parked messages back; how many.
+pub async fn outbox_retry(env: &Env, campaign: &str) -> Outcome<u64> {
+    // The object's own route: a GET, so that it shares the code of the
+    // other reads (the public route is `POST /v1/outbox/retry`).
+    let answer: serde_json::Value = call::<(), _>(env, campaign, "/outbox/retry", None).await?;
+    Ok(answer.as_u64().unwrap_or(0))
+}
+
 pub fn unattributed() -> &'static str {
     UNATTRIBUTED
 }

@@ -7,7 +7,7 @@
 //! anything else records the error and leaves the row for its next attempt.
 //! Rows retried for three days are parked: kept and shown, not retried.
 
-use crate::outbox::{self, WebhookKey, DEFAULT_BASE_DELAY_MS, DEFAULT_TIMEOUT_MS};
+use crate::outbox::{self, WebhookKey, DEFAULT_BASE_DELAY_MS, DEFAULT_TIMEOUT_MS, RETRY_FOR_MS};
 use crate::shell::join::join_all;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -44,6 +44,8 @@ struct Delivery {
     key: std::result::Result<WebhookKey, String>,
     timeout_ms: u64,
     base_ms: u64,
+    /// How long a message is retried before it is parked.
+    retry_for_ms: u64,
 }
 
 impl Delivery {
@@ -64,6 +66,7 @@ impl Delivery {
                 .and_then(|s| WebhookKey::from_secret(&s.to_string())),
             timeout_ms: number("ORIGIN_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
             base_ms: number("OUTBOX_RETRY_BASE_MS", DEFAULT_BASE_DELAY_MS),
+            retry_for_ms: number("OUTBOX_RETRY_FOR_MS", RETRY_FOR_MS),
         }
     }
 
@@ -144,9 +147,15 @@ pub async fn deliver_due(state: &State, env: &Env) -> Result<()> {
         let created_ms = u64::try_from(row.created_at)
             .unwrap_or(0)
             .saturating_mul(1000);
-        let next =
-            outbox::next_attempt_at(created_ms, attempt, now, delivery.base_ms, random_unit())
-                .map_or(PARKED, |t| t.max(now + delivery.timeout_ms + 1_000) as i64);
+        let next = outbox::next_attempt_at(
+            created_ms,
+            attempt,
+            now,
+            delivery.base_ms,
+            delivery.retry_for_ms,
+            random_unit(),
+        )
+        .map_or(PARKED, |t| t.max(now + delivery.timeout_ms + 1_000) as i64);
         sql.exec(
             "UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?",
             vec![
@@ -197,6 +206,21 @@ pub async fn deliver_due(state: &State, env: &Env) -> Result<()> {
         state.storage().set_alarm(delay).await?;
     }
     Ok(())
+}
+
+/// Brings every parked message back: each is tried once more at once
+/// (and parked again if that fails, its retry window being over). How
+/// many came back.
+pub fn requeue_parked(sql: &SqlStorage, now_ms: u64) -> Result<u64> {
+    // Counted by the rows returned: `rowsWritten` counts index writes too.
+    let requeued = super::rows::all(sql.exec(
+        "UPDATE outbox SET next_attempt_at = ? WHERE next_attempt_at >= ? RETURNING id",
+        vec![
+            SqlStorageValue::try_from_i64(i64::try_from(now_ms).unwrap_or(i64::MAX))?,
+            SqlStorageValue::try_from_i64(PARKED)?,
+        ],
+    )?)?;
+    Ok(requeued.len() as u64)
 }
 
 /// Whether any row waits for delivery (parked rows do not).

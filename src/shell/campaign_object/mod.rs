@@ -115,6 +115,15 @@ impl DurableObject for CampaignObject {
                 Response::from_json(&log_table::query(&self.sql(), &query)?)
             }
             "/outbox" => Response::from_json(&delivery::status(&self.sql())?),
+            "/outbox/retry" => {
+                let requeued = delivery::requeue_parked(&self.sql(), now_millis())?;
+                if requeued > 0 {
+                    // Whatever alarm is set may be hours away.
+                    self.alarm_pending.set(false);
+                    self.wake_outbox().await;
+                }
+                Response::ok(requeued.to_string())
+            }
             _ => Response::error("unknown campaign object route", 404),
         }
     }
