@@ -16,21 +16,9 @@ import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
 import { mintClick } from "../tests/support/click.mjs";
+import { CAMPAIGN, KEY } from "./campaign.mjs";
 
 const RUNS = Number(process.env.COLDSTART_RUNS ?? 15);
-const KEY = "bench-click-signing-key";
-const CAMPAIGN = {
-  id: "bench",
-  status: "active",
-  privacy: "public",
-  landing_url: "https://shop.example/?cid={click_id}",
-  currency: "USD",
-  timezone: "Europe/Berlin",
-  default_goal: "1",
-  goals: [{ id: "1" }, { id: "purchase" }],
-  payouts: [{ goal: "1", amount: "1.00" }, { goal: "purchase", percent: "10" }],
-  caps: [{ period: "month", type: "budget", value: "100000000.00" }],
-};
 const COMMON = {
   compatibilityDate: "2025-09-01",
   kvNamespaces: ["CAMPAIGNS"],

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintClick } from "../tests/support/click.mjs";
+import { CAMPAIGN, KEY } from "./campaign.mjs";
 import { startOrigin } from "../scripts/origin.mjs";
 
 const DURATION = process.env.BENCH_SECONDS ?? "5";
@@ -16,22 +17,10 @@ const DURATION = process.env.BENCH_SECONDS ?? "5";
 // can be 10% off.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = process.env.BENCH_CONNECTIONS ?? "16";
-const KEY = "bench-click-signing-key";
 const ADMIN = "bench-admin-token";
 const ORIGIN_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const OURS = "http://127.0.0.1:8787";
 const PEER = "http://127.0.0.1:8791";
-
-const CAMPAIGN = {
-  id: "bench",
-  landing_url: "https://shop.example/?cid={click_id}",
-  currency: "USD",
-  timezone: "Europe/Berlin",
-  default_goal: "1",
-  goals: [{ id: "1" }, { id: "purchase" }],
-  payouts: [{ goal: "1", amount: "1.00" }, { goal: "purchase", percent: "10" }],
-  caps: [{ period: "month", type: "budget", value: "100000000.00" }],
-};
 
 const children = [];
 // Each server runs in its own process group: npx, wrangler and workerd go together.
@@ -87,7 +76,7 @@ start(
   "worker",
 );
 const peerState = join(state, "peer");
-execFileSync("npx", ["wrangler", "kv", "key", "put", "campaign:bench", JSON.stringify({ ...CAMPAIGN, status: "active", privacy: "public" }),
+execFileSync("npx", ["wrangler", "kv", "key", "put", "campaign:bench", JSON.stringify(CAMPAIGN),
   "--binding", "CAMPAIGNS", "--local", "--persist-to", peerState, "-c", "benches/peer/wrangler.toml"], { stdio: "ignore" });
 start(["-c", "benches/peer/wrangler.toml", "--port", "8791", "--persist-to", peerState, "--var", `CLICK_SIGNING_KEY:${KEY}`], "peer");
 await ready(OURS);

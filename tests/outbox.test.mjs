@@ -28,6 +28,12 @@ async function convert(worker, c, n) {
   return ids;
 }
 
+/** Campaign `c`'s line of `GET /v1/outbox`; undefined when nothing waits. */
+async function outboxOf(worker, c) {
+  const res = await worker.admin("/v1/outbox");
+  return res.json.campaigns.find((x) => x.campaign_id === c.id);
+}
+
 function deliveredConversionIds(origin) {
   return new Set(origin.received.map((r) => r.body.data.id));
 }
@@ -82,8 +88,7 @@ describe("origin delivery", () => {
       await worker.putCampaign(c);
       const ids = await convert(worker, c, 5);
       const waiting = await eventually(async () => {
-        const res = await worker.admin("/v1/outbox");
-        const mine = res.json.campaigns.find((x) => x.campaign_id === c.id);
+        const mine = await outboxOf(worker, c);
         return mine && mine.last_error ? mine : null;
       }, { what: "an outbox error to show" });
       assert.equal(waiting.waiting, 5);
@@ -92,10 +97,7 @@ describe("origin delivery", () => {
       assert.equal(origin.received.length, 0);
       origin.setMode("ok");
       await eventually(() => ids.every((id) => deliveredConversionIds(origin).has(id)), { what: "all five delivered" });
-      await eventually(async () => {
-        const res = await worker.admin("/v1/outbox");
-        return !res.json.campaigns.some((x) => x.campaign_id === c.id);
-      }, { what: "the outbox to empty" });
+      await eventually(async () => !(await outboxOf(worker, c)), { what: "the outbox to empty" });
     } finally {
       await worker.dispose();
       await origin.close();
@@ -112,8 +114,7 @@ describe("origin delivery", () => {
       const ids = await convert(worker, c, 3);
       assert.ok(Date.now() - started < 5000, "postbacks answer without waiting for the origin");
       await eventually(async () => {
-        const res = await worker.admin("/v1/outbox");
-        const mine = res.json.campaigns.find((x) => x.campaign_id === c.id);
+        const mine = await outboxOf(worker, c);
         return mine?.last_error?.match(/timed out|abort/i);
       }, { what: "a timeout to be recorded" });
       origin.setMode("ok");
@@ -155,8 +156,7 @@ describe("origin delivery", () => {
       await worker.putCampaign(c);
       const ids = await convert(worker, c, 3);
       const parked = await eventually(async () => {
-        const res = await worker.admin("/v1/outbox");
-        const mine = res.json.campaigns.find((x) => x.campaign_id === c.id);
+        const mine = await outboxOf(worker, c);
         return mine && mine.parked === 3 ? mine : null;
       }, { what: "three parked messages" });
       assert.equal(parked.waiting, 3, "parked messages stay in the outbox");
@@ -175,10 +175,7 @@ describe("origin delivery", () => {
       assert.equal(retry.json.requeued, 3);
       assert.deepEqual(retry.json.campaigns, [{ campaign_id: c.id, requeued: 3 }]);
       await eventually(() => ids.every((id) => deliveredConversionIds(origin).has(id)), { what: "all three delivered" });
-      await eventually(async () => {
-        const res = await worker.admin("/v1/outbox");
-        return !res.json.campaigns.some((x) => x.campaign_id === c.id);
-      }, { what: "the outbox to empty" });
+      await eventually(async () => !(await outboxOf(worker, c)), { what: "the outbox to empty" });
       const again = await worker.admin("/v1/outbox/retry", { method: "POST" });
       assert.equal(again.json.requeued, 0, "nothing left to bring back");
     } finally {

@@ -3,7 +3,7 @@
 //! object (and the unattributed log) and merges the answers.
 
 use super::join::join_all;
-use super::{admin, campaigns, object_client, raw_query};
+use super::{admin, campaigns, object_client};
 use crate::admin::error_body;
 use crate::catalog::Refusal;
 use crate::ids::CampaignId;
@@ -22,9 +22,9 @@ fn unavailable(what: &str, e: &str) -> Reply {
 }
 
 /// The query and the `since` text as given.
-fn read_query(req: &Request) -> Result<(LogQuery, Option<String>), Reply> {
-    let params = Params::from_query(&raw_query(req))
-        .map_err(|bad| Reply::refused(&Refusal::BadRequest(bad)))?;
+fn read_query(raw: &str) -> Result<(LogQuery, Option<String>), Reply> {
+    let params =
+        Params::from_query(raw).map_err(|bad| Reply::refused(&Refusal::BadRequest(bad)))?;
     let query =
         LogQuery::from_params(&params).map_err(|bad| Reply::refused(&Refusal::BadRequest(bad)))?;
     let since = params
@@ -64,11 +64,11 @@ fn next_before(page: &LogPage, query: &LogQuery) -> Option<String> {
         .flatten()
 }
 
-pub async fn log_json(req: &Request, env: &Env) -> Reply {
+pub async fn log_json(req: &Request, raw: &str, env: &Env) -> Reply {
     if let Some(denied) = admin::check_token(req, env) {
         return denied;
     }
-    let (query, _) = match read_query(req) {
+    let (query, _) = match read_query(raw) {
         Ok(q) => q,
         Err(reply) => return reply,
     };
@@ -85,11 +85,11 @@ pub async fn log_json(req: &Request, env: &Env) -> Reply {
     }
 }
 
-pub async fn log_page(req: &Request, env: &Env) -> Reply {
+pub async fn log_page(req: &Request, raw: &str, env: &Env) -> Reply {
     if let Some(denied) = admin::check_token(req, env) {
         return denied;
     }
-    let (query, since) = match read_query(req) {
+    let (query, since) = match read_query(raw) {
         Ok(q) => q,
         Err(reply) => return reply,
     };
@@ -142,11 +142,11 @@ pub async fn outbox(req: &Request, env: &Env) -> Reply {
 /// `POST /v1/outbox/retry[?campaign_id=…]`: parked messages (retried for
 /// three days without a 2xx) are tried again at once, for one campaign or
 /// all.
-pub async fn outbox_retry(req: &Request, env: &Env) -> Reply {
+pub async fn outbox_retry(req: &Request, raw: &str, env: &Env) -> Reply {
     if let Some(denied) = admin::check_token(req, env) {
         return denied;
     }
-    let params = Params::from_query(&raw_query(req)).unwrap_or_default();
+    let params = Params::from_query(raw).unwrap_or_default();
     let ids = match params.get("campaign_id").filter(|id| !id.is_empty()) {
         Some(id) => match crate::ids::CampaignId::parse(id) {
             Some(id) => vec![id.as_str().to_owned()],

@@ -54,7 +54,7 @@ async fn handle(req: Request, url: &str, env: &Env, ctx: &Context) -> Reply {
     let query = crate::route::query_of(url);
     match route(&method, crate::route::path_of(url)) {
         Route::Health => Reply::text(200, "ok"),
-        Route::Click => postback::click(&req, env).await,
+        Route::Click => postback::click(&req, query, env).await,
         Route::Postback => postback::postback(req, &method, query, env, ctx, false).await,
         Route::PostbackCheck => postback::postback(req, &method, query, env, ctx, true).await,
         Route::CampaignList => admin::list(&req, env).await,
@@ -62,10 +62,10 @@ async fn handle(req: Request, url: &str, env: &Env, ctx: &Context) -> Reply {
             let id = id.to_owned();
             admin::campaign(req, env, &id).await
         }
-        Route::LogJson => logs::log_json(&req, env).await,
-        Route::LogPage => logs::log_page(&req, env).await,
+        Route::LogJson => logs::log_json(&req, query, env).await,
+        Route::LogPage => logs::log_page(&req, query, env).await,
         Route::Outbox => logs::outbox(&req, env).await,
-        Route::OutboxRetry => logs::outbox_retry(&req, env).await,
+        Route::OutboxRetry => logs::outbox_retry(&req, query, env).await,
         Route::NotFound => Reply::not_found(),
         Route::MethodNotAllowed(allow) => Reply::method_not_allowed(allow),
     }
@@ -87,9 +87,4 @@ fn into_response(reply: Reply) -> Result<Response> {
     Ok(Response::ok(reply.body)?
         .with_status(reply.status)
         .with_headers(headers))
-}
-
-/// The raw (still percent-encoded) query string of a request.
-fn raw_query(req: &Request) -> String {
-    crate::route::query_of(&req.inner().url()).to_owned()
 }

@@ -2,7 +2,7 @@
 //! request, run the core's checks, hand over to the campaign object, log
 //! what the edge refused.
 
-use super::{campaigns, log_queue, object_client, platform, raw_query};
+use super::{campaigns, log_queue, object_client, platform};
 use crate::catalog::{BadRequest, Refusal, Rejection};
 use crate::click::ClickKey;
 use crate::edge;
@@ -35,8 +35,8 @@ fn click_key(env: &Env) -> Option<ClickKey> {
     })
 }
 
-pub async fn click(req: &Request, env: &Env) -> Reply {
-    let request = match Params::from_query(&raw_query(req))
+pub async fn click(req: &Request, query: &str, env: &Env) -> Reply {
+    let request = match Params::from_query(query)
         .map_err(Into::into)
         .and_then(|p| ClickRequest::from_params(&p))
     {

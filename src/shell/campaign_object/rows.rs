@@ -25,8 +25,7 @@ impl Row {
     }
 
     pub fn text(&self, index: usize) -> Result<String> {
-        self.opt_text(index)?
-            .ok_or_else(|| Error::RustError(format!("SQL column {index} is NULL")))
+        not_null(self.opt_text(index)?, index)
     }
 
     pub fn opt_text(&self, index: usize) -> Result<Option<String>> {
@@ -38,8 +37,7 @@ impl Row {
     }
 
     pub fn int(&self, index: usize) -> Result<i64> {
-        self.opt_int(index)?
-            .ok_or_else(|| Error::RustError(format!("SQL column {index} is NULL")))
+        not_null(self.opt_int(index)?, index)
     }
 
     /// An integer column; SQLite's `SUM` and `MAX` may come back as floats.
@@ -53,4 +51,8 @@ impl Row {
             ))),
         }
     }
+}
+
+fn not_null<T>(value: Option<T>, index: usize) -> Result<T> {
+    value.ok_or_else(|| Error::RustError(format!("SQL column {index} is NULL")))
 }
