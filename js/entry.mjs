@@ -4,10 +4,32 @@
 // 500 page, or, when the trap happens inside a future, no answer at all.
 // The guard answers each of them 500 with the catalog's `internal_error`
 // JSON, which tells an advertiser's client to retry.
-import { WorkerEntrypoint } from "cloudflare:workers";
-import Wasm, { CampaignObject } from "../build/index.js";
+import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
+import Wasm, { CampaignObject as WasmCampaignObject } from "../build/index.js";
 
-export { CampaignObject };
+// The campaign object: the Rust object behind a class the runtime can call
+// over RPC (only classes that extend DurableObject can be), which the edge
+// does for every postback. RPC skips an HTTP request and response on both
+// sides of the hop.
+export class CampaignObject extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.object = new WasmCampaignObject(ctx, env);
+  }
+
+  /** One of the object's routes (see src/shell/campaign_object/mod.rs). */
+  call(target, body) {
+    return this.object.call(target, body);
+  }
+
+  fetch(request) {
+    return this.object.fetch(request);
+  }
+
+  alarm() {
+    return this.object.alarm();
+  }
+}
 
 // Taken from the wasm while it is healthy: after a crash it cannot be asked.
 let crashBody;

@@ -7,49 +7,58 @@ use crate::ledger::{Submission, Verdict};
 use crate::log::{LogEntry, LogPage, LogQuery, MAX_UNATTRIBUTED};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use wasm_bindgen::JsValue;
-use worker::{web_sys, Env, Request};
+use wasm_bindgen::prelude::*;
+use worker::js_sys::{self, Promise};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::Env;
 
 type Outcome<T> = std::result::Result<T, String>;
 
+#[wasm_bindgen]
+extern "C" {
+    /// A campaign object's stub, seen for its RPC method (see
+    /// `campaign_object`).
+    type CampaignRpc;
+
+    #[wasm_bindgen(method, catch)]
+    fn call(this: &CampaignRpc, target: &str, body: &str) -> std::result::Result<Promise, JsValue>;
+}
+
+/// Calls one of an object's routes over RPC: the route with its query, the
+/// body as JSON; the answer as JSON (an empty answer reads as `null`).
 async fn call<B: Serialize, T: DeserializeOwned>(
     env: &Env,
     object: &str,
-    path: &str,
+    target: &str,
     body: Option<&B>,
 ) -> Outcome<T> {
     let stub = env
         .durable_object(BINDING)
         .and_then(|ns| ns.get_by_name(object))
-        .map_err(|e| e.to_string())?;
-    // web-sys's RequestInit: the `worker` crate's converts through
-    // serde-wasm-bindgen.
-    let init = web_sys::RequestInit::new();
-    if let Some(body) = body {
-        let json = serde_json::to_string(body).map_err(|e| e.to_string())?;
-        init.set_method("POST");
-        init.set_body(&JsValue::from_str(&json));
+        .map_err(|e| e.to_string())?
+        .into_rpc::<CampaignRpc>();
+    let json = match body {
+        Some(body) => serde_json::to_string(body).map_err(|e| e.to_string())?,
+        None => String::new(),
+    };
+    let answer = match stub.call(target, &json) {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(e) => Err(e),
     }
-    let request =
-        web_sys::Request::new_with_str_and_init(&format!("https://campaign.internal{path}"), &init)
-            .map(Request::from)
-            .map_err(|e| format!("{e:?}"))?;
-    let mut response = stub
-        .fetch_with_request(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    let text = response.text().await.map_err(|e| e.to_string())?;
-    if response.status_code() != 200 {
-        return Err(format!(
-            "{object}{path} answered {}: {text}",
-            response.status_code()
-        ));
-    }
+    .map_err(|e| format!("{object}{target}: {}", error_text(&e)))?;
+    let text = answer.as_string().unwrap_or_default();
     if text.is_empty() {
-        // Routes that answer nothing are read as JSON null.
         return serde_json::from_str("null").map_err(|e| e.to_string());
     }
-    serde_json::from_str(&text).map_err(|e| format!("{object}{path} answered {text:?}: {e}"))
+    serde_json::from_str(&text).map_err(|e| format!("{object}{target} answered {text:?}: {e}"))
+}
+
+/// An exception's message (an `Error`'s, else the value as text).
+fn error_text(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 /// Hands a submission to its campaign's object; its verdict.
