@@ -329,15 +329,16 @@ impl From<BadRequest> for Refusal {
     }
 }
 
-/// The `error` object of a rejected postback's JSON answer.
+/// The `error` object of a rejected postback's JSON answer. Fields in
+/// alphabetical order, which is the order they are written in.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ErrorBody {
     pub code: &'static str,
-    pub message: String,
-    pub reason: String,
     pub fix: String,
+    pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    pub reason: String,
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! The HTTP answers of the postback endpoints, built in the core so that
 //! their shape is tested natively; the shell only copies them out.
 
-use crate::catalog::{Refusal, Rejection};
+use crate::catalog::{ErrorBody, Refusal, Rejection};
 use crate::ledger::Verdict;
 use crate::status::Status;
+use serde::Serialize;
 use serde_json::json;
 
 /// An HTTP answer.
@@ -47,8 +48,18 @@ impl Reply {
 
     /// A rejected (or unreadable) postback.
     pub fn refused(refusal: &Refusal) -> Reply {
-        let body = json!({ "status": "rejected", "error": refusal.to_error_body() });
-        Reply::json(refusal.http_status(), body.to_string())
+        #[derive(Serialize)]
+        struct Refused {
+            error: ErrorBody,
+            status: &'static str,
+        }
+        let body = Refused {
+            error: refusal.to_error_body(),
+            status: "rejected",
+        };
+        // Strings and a struct: serializing cannot fail.
+        let body = serde_json::to_string(&body).unwrap_or_default();
+        Reply::json(refusal.http_status(), body)
     }
 
     pub fn rejected(rejection: Rejection) -> Reply {
@@ -82,6 +93,50 @@ impl Reply {
                 Reply::rejected(Rejection::from_code(code).unwrap_or(Rejection::InvalidErrorCode))
             }
         }
+    }
+
+    /// The answer's headers, in order.
+    pub fn headers(&self) -> Vec<(&'static str, &str)> {
+        let mut headers = vec![
+            ("content-type", self.content_type),
+            ("cache-control", "no-store"),
+        ];
+        if let Some(location) = &self.location {
+            headers.push(("location", location));
+        }
+        if let Some(allow) = self.allow {
+            headers.push(("allow", allow));
+        }
+        if self.status == 401 {
+            headers.push(("www-authenticate", "Basic realm=\"postback-edge\""));
+        }
+        headers
+    }
+
+    /// The answer as one string, the way `js/entry.mjs` takes it from the
+    /// wasm: the status, one `name: value` line per header, an empty line,
+    /// the body. One string crosses into JavaScript, instead of a call per
+    /// header and one for the body. A header value with a line break (no
+    /// valid answer has one) makes the answer `internal_error`.
+    pub fn to_wire(&self) -> String {
+        let headers = self.headers();
+        if headers
+            .iter()
+            .any(|(_, value)| value.contains(['\r', '\n']))
+        {
+            return Reply::rejected(Rejection::InternalError).to_wire();
+        }
+        let mut wire = String::with_capacity(96 + self.body.len());
+        wire.push_str(&self.status.to_string());
+        for (name, value) in headers {
+            wire.push('\n');
+            wire.push_str(name);
+            wire.push_str(": ");
+            wire.push_str(value);
+        }
+        wire.push_str("\n\n");
+        wire.push_str(&self.body);
+        wire
     }
 
     pub fn not_found() -> Reply {
@@ -163,5 +218,91 @@ mod tests {
             false,
         );
         assert_eq!(known.status, 409);
+    }
+
+    /// Splits a wire answer the way `js/entry.mjs` does.
+    fn from_wire(wire: &str) -> (u16, Vec<(String, String)>, String) {
+        let (head, body) = wire.split_once("\n\n").unwrap();
+        let mut lines = head.split('\n');
+        let status = lines.next().unwrap().parse().unwrap();
+        let headers = lines
+            .map(|l| {
+                let (n, v) = l.split_once(": ").unwrap();
+                (n.to_owned(), v.to_owned())
+            })
+            .collect();
+        (status, headers, body.to_owned())
+    }
+
+    #[test]
+    fn refused_bodies_keep_their_key_order() {
+        let body = Reply::rejected(Rejection::GoalNotFound).body;
+        assert!(
+            body.starts_with(r#"{"error":{"code":"goal_not_found","fix":"#),
+            "{body}"
+        );
+        assert!(body.ends_with(r#"},"status":"rejected"}"#), "{body}");
+        let body = Reply::refused(&BadRequest::new("amount", "is not a number").into()).body;
+        let keys = [
+            "\"code\"",
+            "\"fix\"",
+            "\"message\"",
+            "\"parameter\"",
+            "\"reason\"",
+        ];
+        let at: Vec<usize> = keys.iter().map(|k| body.find(k).unwrap()).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{body}");
+    }
+
+    #[test]
+    fn wire_carries_status_headers_and_body() {
+        let r = Reply::rejected(Rejection::GoalNotFound);
+        let (status, headers, body) = from_wire(&r.to_wire());
+        assert_eq!(status, 404);
+        assert_eq!(body, r.body);
+        assert_eq!(
+            headers,
+            vec![
+                ("content-type".to_owned(), JSON.to_owned()),
+                ("cache-control".to_owned(), "no-store".to_owned()),
+            ]
+        );
+
+        // A body with blank lines of its own stays whole.
+        let page = Reply {
+            status: 401,
+            content_type: "text/html; charset=utf-8",
+            ..Reply::json(401, "<p>a</p>\n\n<p>b</p>\n".to_owned())
+        };
+        let (status, headers, body) = from_wire(&page.to_wire());
+        assert_eq!((status, body.as_str()), (401, "<p>a</p>\n\n<p>b</p>\n"));
+        assert!(headers.contains(&(
+            "www-authenticate".to_owned(),
+            "Basic realm=\"postback-edge\"".to_owned()
+        )));
+
+        let (status, headers, body) =
+            from_wire(&Reply::redirect("https://x.example/?a=1".into()).to_wire());
+        assert_eq!((status, body.as_str()), (302, ""));
+        assert!(headers.contains(&("location".to_owned(), "https://x.example/?a=1".to_owned())));
+        let (status, headers, _) = from_wire(&Reply::method_not_allowed("GET, POST").to_wire());
+        assert_eq!(status, 405);
+        assert!(headers.contains(&("allow".to_owned(), "GET, POST".to_owned())));
+    }
+
+    #[test]
+    fn wire_never_carries_a_line_break_in_a_header() {
+        let bad = Reply::redirect("https://x.example/\r\nset-cookie: a=b".into());
+        let (status, headers, body) = from_wire(&bad.to_wire());
+        assert_eq!(status, 503);
+        assert!(headers
+            .iter()
+            .all(|(n, _)| n != "location" && n != "set-cookie"));
+        assert!(body.contains("internal_error"));
+        for status in [200, 302, 400, 503] {
+            assert!(Reply::text(status, "x")
+                .to_wire()
+                .starts_with(&format!("{status}\n")));
+        }
     }
 }

@@ -16,19 +16,26 @@ mod postback;
 use crate::reply::Reply;
 use crate::route::{route, Route};
 use wasm_bindgen::prelude::wasm_bindgen;
-use worker::{event, Context, Env, Headers, Request, Response, Result};
+use worker::{web_sys, worker_sys, Context, Env, Request};
 
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+/// The worker's fetch handler, called by `js/entry.mjs` (through
+/// worker-build's glue, which passes `env` and `ctx`): the answer in
+/// `Reply::to_wire`'s form, which the entry makes a `Response` of.
+///
+/// Not the `worker` crate's `#[event(fetch)]`: that one reads the method,
+/// URL, headers and `cf` object of every request into its own `Request`,
+/// and builds the answer with a call into JavaScript per header, for some
+/// ten crossings between wasm and JavaScript that a postback does not need.
+#[wasm_bindgen(wasm_bindgen_futures = worker::wasm_bindgen_futures)]
+pub async fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> String {
     platform::install_panic_hook();
     // The URL is read once, and split without a URL parser.
-    let url = req.inner().url();
+    let url = req.url();
     let path = crate::route::path_of(&url);
     if path == TEST_PANIC_PATH && test_panic_route_enabled(&env) {
         panic!("the test-only panic route was called");
     }
-    let reply = handle(req, &url, &env, &ctx).await;
-    into_response(reply)
+    handle(req, &url, &env, &Context::new(ctx)).await.to_wire()
 }
 
 /// The body `js/entry.mjs` answers (with status 500) when the wasm crashes:
@@ -49,42 +56,25 @@ fn test_panic_route_enabled(env: &Env) -> bool {
         .is_ok_and(|v| v.to_string() == "enabled")
 }
 
-async fn handle(req: Request, url: &str, env: &Env, ctx: &Context) -> Reply {
-    let method = req.inner().method();
+async fn handle(req: web_sys::Request, url: &str, env: &Env, ctx: &Context) -> Reply {
+    let method = req.method();
     let query = crate::route::query_of(url);
     match route(&method, crate::route::path_of(url)) {
         Route::Health => Reply::text(200, "ok"),
         Route::Click => postback::click(&req, query, env).await,
         Route::Postback => postback::postback(req, &method, query, env, ctx, false).await,
         Route::PostbackCheck => postback::postback(req, &method, query, env, ctx, true).await,
-        Route::CampaignList => admin::list(&req, env).await,
+        // The operators' routes, with the `worker` crate's request.
+        Route::CampaignList => admin::list(&Request::from(req), env).await,
         Route::Campaign(id) => {
             let id = id.to_owned();
-            admin::campaign(req, env, &id).await
+            admin::campaign(Request::from(req), env, &id).await
         }
-        Route::LogJson => logs::log_json(&req, query, env).await,
-        Route::LogPage => logs::log_page(&req, query, env).await,
-        Route::Outbox => logs::outbox(&req, env).await,
-        Route::OutboxRetry => logs::outbox_retry(&req, query, env).await,
+        Route::LogJson => logs::log_json(&Request::from(req), query, env).await,
+        Route::LogPage => logs::log_page(&Request::from(req), query, env).await,
+        Route::Outbox => logs::outbox(&Request::from(req), env).await,
+        Route::OutboxRetry => logs::outbox_retry(&Request::from(req), query, env).await,
         Route::NotFound => Reply::not_found(),
         Route::MethodNotAllowed(allow) => Reply::method_not_allowed(allow),
     }
-}
-
-fn into_response(reply: Reply) -> Result<Response> {
-    let headers = Headers::new();
-    headers.set("content-type", reply.content_type)?;
-    headers.set("cache-control", "no-store")?;
-    if let Some(location) = &reply.location {
-        headers.set("location", location)?;
-    }
-    if let Some(allow) = reply.allow {
-        headers.set("allow", allow)?;
-    }
-    if reply.status == 401 {
-        headers.set("www-authenticate", "Basic realm=\"postback-edge\"")?;
-    }
-    Ok(Response::ok(reply.body)?
-        .with_status(reply.status)
-        .with_headers(headers))
 }

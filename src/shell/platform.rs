@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::Once;
 use wasm_bindgen::prelude::*;
 use worker::js_sys::Reflect;
-use worker::Request;
+use worker::web_sys::Request;
 
 #[wasm_bindgen]
 extern "C" {
@@ -39,10 +39,9 @@ pub fn random_unit() -> f64 {
     f64::from(nonce_u32()) / (f64::from(u32::MAX) + 1.0)
 }
 
-/// `request.cf.country`, read without the `worker` crate's accessor, which
-/// unwraps.
+/// `request.cf.country`.
 pub fn country(req: &Request) -> Country {
-    let code = Reflect::get(req.inner(), &JsValue::from_str("cf"))
+    let code = Reflect::get(req, &JsValue::from_str("cf"))
         .ok()
         .filter(|cf| cf.is_object())
         .and_then(|cf| Reflect::get(&cf, &JsValue::from_str("country")).ok())
@@ -52,11 +51,12 @@ pub fn country(req: &Request) -> Country {
 
 /// The sender's address, from `CF-Connecting-IP`.
 pub fn source_ip(req: &Request) -> Option<IpAddr> {
-    req.headers()
-        .get("cf-connecting-ip")
-        .ok()
-        .flatten()
-        .and_then(|ip| ip.trim().parse().ok())
+    header(req, "cf-connecting-ip").and_then(|ip| ip.trim().parse().ok())
+}
+
+/// A request header; `None` if absent (or unreadable).
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
 }
 
 /// On a panic: log its message, so that a bug shows up in `wrangler tail`,

@@ -11,27 +11,26 @@ use crate::log::LogDraft;
 use crate::params::{BodyKind, Params, MAX_BODY_BYTES};
 use crate::postback::Postback;
 use crate::reply::Reply;
-use std::cell::RefCell;
-use worker::{console_error, Context, Env, Request};
+use std::cell::OnceCell;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::web_sys::Request;
+use worker::{console_error, js_sys, Context, Env};
 
 thread_local! {
-    /// The click key of this isolate, with the secret it was made from:
-    /// preparing an HMAC key costs two SHA-256 blocks, once.
-    static CLICK_KEY: RefCell<Option<(String, ClickKey)>> = const { RefCell::new(None) };
+    /// The click key of this isolate: preparing an HMAC key costs two
+    /// SHA-256 blocks, and reading the secret a call out of the wasm, both
+    /// once. An isolate's bindings never change (a new secret is a new
+    /// deployment, with new isolates).
+    static CLICK_KEY: OnceCell<Option<ClickKey>> = const { OnceCell::new() };
 }
 
 fn click_key(env: &Env) -> Option<ClickKey> {
-    let secret = env.secret("CLICK_SIGNING_KEY").ok()?.to_string();
-    CLICK_KEY.with(|cached| {
-        let mut cached = cached.borrow_mut();
-        if let Some((made_from, key)) = cached.as_ref() {
-            if *made_from == secret {
-                return Some(key.clone());
-            }
-        }
-        let key = ClickKey::new(secret.as_bytes())?;
-        *cached = Some((secret, key.clone()));
-        Some(key)
+    CLICK_KEY.with(|key| {
+        key.get_or_init(|| {
+            let secret = env.secret("CLICK_SIGNING_KEY").ok()?.to_string();
+            ClickKey::new(secret.as_bytes())
+        })
+        .clone()
     })
 }
 
@@ -63,35 +62,24 @@ pub async fn click(req: &Request, query: &str, env: &Env) -> Reply {
 }
 
 /// Reads the postback's parameters from the query and, for `POST`, the body.
-async fn read_params(req: &mut Request, method: &str, query: &str) -> Result<Params, BadRequest> {
+async fn read_params(req: &Request, method: &str, query: &str) -> Result<Params, BadRequest> {
     if method != "POST" {
         return Params::from_query(query);
     }
-    let declared = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|l| l.parse::<usize>().ok());
+    let declared = platform::header(req, "content-length").and_then(|l| l.parse::<usize>().ok());
     if declared.is_some_and(|l| l > MAX_BODY_BYTES) {
         return Err(BadRequest::new(
             "body",
             format!("is longer than {MAX_BODY_BYTES} bytes"),
         ));
     }
-    let body = req
-        .bytes()
+    let body = read_body(req)
         .await
-        .map_err(|_| BadRequest::new("body", "could not be read"))?;
+        .ok_or_else(|| BadRequest::new("body", "could not be read"))?;
     if body.is_empty() {
         return Params::from_query(query);
     }
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let content_type = platform::header(req, "content-type").unwrap_or_default();
     let kind = BodyKind::from_content_type(&content_type).ok_or_else(|| {
         BadRequest::new(
             "Content-Type",
@@ -99,6 +87,12 @@ async fn read_params(req: &mut Request, method: &str, query: &str) -> Result<Par
         )
     })?;
     Params::from_post(query, kind, &body)
+}
+
+/// The request's body; `None` if it cannot be read.
+async fn read_body(req: &Request) -> Option<Vec<u8>> {
+    let buffer = JsFuture::from(req.array_buffer().ok()?).await.ok()?;
+    Some(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Answers a refusal, and logs it after the answer: to the campaign's own
@@ -116,14 +110,14 @@ fn refuse(
 }
 
 pub async fn postback(
-    mut req: Request,
+    req: Request,
     method: &str,
     query: &str,
     env: &Env,
     ctx: &Context,
     dry_run: bool,
 ) -> Reply {
-    let postback = match read_params(&mut req, method, query)
+    let postback = match read_params(&req, method, query)
         .await
         .and_then(Postback::from_params)
     {
