@@ -380,6 +380,21 @@ pub fn count_key(entry: &LogEntry) -> &str {
     entry.code.as_deref().unwrap_or("accepted")
 }
 
+/// Entries as rows of the log table, one JSON array for one SQL statement
+/// to insert them all (`json_each`, in the campaign object): each row is
+/// `[id, campaign_id, count key, entry]`, the entry a nested object. The
+/// edge writes them this way, so the object never parses an entry it only
+/// stores.
+pub fn rows_json(entries: &[LogEntry]) -> serde_json::Result<String> {
+    #[derive(Serialize)]
+    struct Row<'a>(&'a str, Option<&'a str>, &'a str, &'a LogEntry);
+    let rows: Vec<Row> = entries
+        .iter()
+        .map(|e| Row(&e.id, e.campaign_id.as_deref(), count_key(e), e))
+        .collect();
+    serde_json::to_string(&rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,5 +540,47 @@ mod tests {
             .entries
             .iter()
             .all(|e| e.message.as_deref() == Some(Rejection::CapReached.message())));
+    }
+
+    #[test]
+    fn rows_carry_what_the_table_indexes_and_the_whole_entry() {
+        let refused = draft("click_id=c1&secure=s3cret").refused(
+            &Refusal::Rejected(Rejection::GoalNotFound),
+            1_700_000_000_000,
+            7,
+        );
+        let accepted = LogDraft::from_postback(
+            Postback::from_params(Params::from_query("click_id=c2").unwrap()).unwrap(),
+            false,
+        )
+        .for_campaign("summer");
+        let accepted = accepted.decided(
+            &Verdict::Accepted {
+                conversion_id: "cv_1".into(),
+                conversion_status: Status::Approved,
+                created: true,
+            },
+            1_700_000_000_001,
+            8,
+        );
+        let rows: serde_json::Value =
+            serde_json::from_str(&rows_json(&[refused.clone(), accepted.clone()]).unwrap())
+                .unwrap();
+        assert_eq!(rows[0][0], refused.id.as_str());
+        assert_eq!(rows[0][1], serde_json::Value::Null);
+        assert_eq!(rows[0][2], "goal_not_found");
+        assert_eq!(
+            serde_json::from_value::<LogEntry>(rows[0][3].clone()).unwrap(),
+            refused
+        );
+        assert_eq!(rows[1][1], "summer");
+        assert_eq!(rows[1][2], "accepted");
+        assert_eq!(
+            serde_json::from_value::<LogEntry>(rows[1][3].clone()).unwrap(),
+            accepted
+        );
+        // Redacted in the rows as everywhere else.
+        assert!(!rows.to_string().contains("s3cret"));
+        assert_eq!(rows_json(&[]).unwrap(), "[]");
     }
 }

@@ -32,25 +32,30 @@ async fn call<B: Serialize, T: DeserializeOwned>(
     target: &str,
     body: Option<&B>,
 ) -> Outcome<T> {
+    let json = match body {
+        Some(body) => serde_json::to_string(body).map_err(|e| e.to_string())?,
+        None => String::new(),
+    };
+    let text = call_with_text(env, object, target, &json).await?;
+    if text.is_empty() {
+        return serde_json::from_str("null").map_err(|e| e.to_string());
+    }
+    serde_json::from_str(&text).map_err(|e| format!("{object}{target} answered {text:?}: {e}"))
+}
+
+/// The same with the body already JSON text; the answer's text.
+async fn call_with_text(env: &Env, object: &str, target: &str, body: &str) -> Outcome<String> {
     let stub = env
         .durable_object(BINDING)
         .and_then(|ns| ns.get_by_name(object))
         .map_err(|e| e.to_string())?
         .into_rpc::<CampaignRpc>();
-    let json = match body {
-        Some(body) => serde_json::to_string(body).map_err(|e| e.to_string())?,
-        None => String::new(),
-    };
-    let answer = match stub.call(target, &json) {
+    let answer = match stub.call(target, body) {
         Ok(promise) => JsFuture::from(promise).await,
         Err(e) => Err(e),
     }
     .map_err(|e| format!("{object}{target}: {}", error_text(&e)))?;
-    let text = answer.as_string().unwrap_or_default();
-    if text.is_empty() {
-        return serde_json::from_str("null").map_err(|e| e.to_string());
-    }
-    serde_json::from_str(&text).map_err(|e| format!("{object}{target} answered {text:?}: {e}"))
+    Ok(answer.as_string().unwrap_or_default())
 }
 
 /// An exception's message (an `Error`'s, else the value as text).
@@ -83,17 +88,19 @@ pub fn log_destination(entry: &LogEntry, campaign_exists: bool) -> String {
 
 /// Writes a batch of entries to one object's log.
 pub async fn write_logs(env: &Env, object: &str, entries: &[LogEntry]) -> Outcome<()> {
-    if object == UNATTRIBUTED {
+    let rows = crate::log::rows_json(entries).map_err(|e| e.to_string())?;
+    let target = if object == UNATTRIBUTED {
         // LOG_UNATTRIBUTED_MAX lowers the bound (for tests); never raises it.
         let bound = env
             .var("LOG_UNATTRIBUTED_MAX")
             .ok()
             .and_then(|v| v.to_string().parse::<u32>().ok())
             .map_or(MAX_UNATTRIBUTED, |b| b.min(MAX_UNATTRIBUTED));
-        call(env, object, &format!("/log?bound={bound}"), Some(&entries)).await
+        format!("/log?bound={bound}")
     } else {
-        call(env, object, "/log", Some(&entries)).await
-    }
+        "/log".to_owned()
+    };
+    call_with_text(env, object, &target, &rows).await.map(drop)
 }
 
 pub async fn query_log(env: &Env, object: &str, query: &LogQuery) -> Outcome<LogPage> {

@@ -1,32 +1,25 @@
 //! The postbacks log rows of one object.
 
-use crate::log::{count_key, LogEntry, LogPage, LogQuery, RETENTION_MS};
+use crate::log::{LogPage, LogQuery, RETENTION_MS};
 use worker::{Result, SqlStorage, SqlStorageValue};
 
 /// How often an object drops entries past retention.
 pub const PRUNE_EVERY_MS: u64 = 60_000;
 
-/// Stores entries; with `prune_at`, drops what is past retention at that
-/// time; with `bound`, all but the newest `bound` entries.
+/// Stores entries, given as `log::rows_json` writes them, in one
+/// statement; with `prune_at`, drops what is past retention at that time;
+/// with `bound`, all but the newest `bound` entries.
 pub fn insert(
     sql: &SqlStorage,
-    entries: &[LogEntry],
+    rows_json: &str,
     bound: Option<u32>,
     prune_at: Option<u64>,
 ) -> Result<()> {
-    for entry in entries {
-        let text =
-            serde_json::to_string(entry).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        sql.exec(
-            "INSERT OR IGNORE INTO log (id, campaign, code, entry) VALUES (?, ?, ?, ?)",
-            vec![
-                entry.id.as_str().into(),
-                entry.campaign_id.clone().into(),
-                count_key(entry).into(),
-                text.into(),
-            ],
-        )?;
-    }
+    sql.exec(
+        "INSERT OR IGNORE INTO log (id, campaign, code, entry)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value -> 3 FROM json_each(?)",
+        vec![rows_json.into()],
+    )?;
     if let Some(now_ms) = prune_at {
         let cutoff = crate::log::entry_id(now_ms.saturating_sub(RETENTION_MS), 0);
         sql.exec("DELETE FROM log WHERE id < ?", vec![cutoff.into()])?;

@@ -10,7 +10,7 @@
 //!
 //! Routes (from the edge only, over RPC: `call(route, body)`; the object is
 //! not reachable from outside): `/decide[?dry_run=1]` a `Submission` → a
-//! `Verdict`; `/log[?bound=N]` a batch of `LogEntry`s; `/log/query` a
+//! `Verdict`; `/log[?bound=N]` a batch of log rows (`log::rows_json`); `/log/query` a
 //! `LogQuery` → a `LogPage`; `/outbox` → what waits for the origin;
 //! `/outbox/retry` → how many parked messages were brought back.
 
@@ -20,7 +20,7 @@ mod rows;
 mod sql_store;
 
 use crate::ledger::{self, Decision, Store, Submission};
-use crate::log::{LogEntry, LogQuery};
+use crate::log::LogQuery;
 use sql_store::SqlStore;
 use std::cell::Cell;
 use wasm_bindgen::prelude::*;
@@ -158,8 +158,8 @@ impl CampaignObject {
             }
             "/log" => {
                 let bound = param("bound").and_then(|b| b.parse::<u32>().ok());
-                let entries: Vec<LogEntry> = read_json(body)?;
-                log_table::insert(&self.sql(), &entries, bound, self.prune_due(now_millis()))?;
+                // Rows as the edge wrote them (`log::rows_json`).
+                log_table::insert(&self.sql(), body, bound, self.prune_due(now_millis()))?;
                 Ok(String::new())
             }
             "/log/query" => {
@@ -213,7 +213,9 @@ impl CampaignObject {
         let entry = submission.log.decided(&verdict, now_ms, nonce_u32());
         // The postback counted whatever happens to its log row.
         let prune = self.prune_due(now_ms);
-        if let Err(e) = log_table::insert(&self.sql(), std::slice::from_ref(&entry), None, prune) {
+        let rows = crate::log::rows_json(std::slice::from_ref(&entry))
+            .map_err(|e| worker::Error::RustError(e.to_string()));
+        if let Err(e) = rows.and_then(|rows| log_table::insert(&self.sql(), &rows, None, prune)) {
             console_error!("log row for {}: {e}", submission.campaign_id);
         }
         if committed {
