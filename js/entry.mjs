@@ -83,19 +83,32 @@ export default {
     // after a crash.
     if (initState.criticalError) new Wasm(ctx, env);
     crashBody ??= Wasm.prototype.crashAnswer();
+    let answer;
+    try {
+      // A string when Rust answered without waiting for anything (most
+      // postbacks), else a Promise of one.
+      answer = callRust.call({ env, ctx }, request);
+      if (typeof answer === "string") return toResponse(answer);
+    } catch (error) {
+      return crashed(error);
+    }
     let fail;
-    const crashed = new Promise((resolve) => {
+    const panicked = new Promise((resolve) => {
       fail = () => resolve(crashResponse("panic"));
     });
     inFlight.add(fail);
     try {
-      const answer = await Promise.race([callRust.call({ env, ctx }, request), crashed]);
-      return typeof answer === "string" ? toResponse(answer) : answer;
+      const wire = await Promise.race([answer, panicked]);
+      return typeof wire === "string" ? toResponse(wire) : wire;
     } catch (error) {
-      if (error instanceof WebAssembly.RuntimeError) initState.criticalError = true;
-      return crashResponse(error);
+      return crashed(error);
     } finally {
       inFlight.delete(fail);
     }
   },
 };
+
+function crashed(error) {
+  if (error instanceof WebAssembly.RuntimeError) initState.criticalError = true;
+  return crashResponse(error);
+}

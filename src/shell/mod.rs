@@ -5,6 +5,7 @@
 mod admin;
 mod campaign_object;
 mod campaigns;
+mod eager;
 mod join;
 mod kv;
 mod log_queue;
@@ -15,27 +16,31 @@ mod postback;
 
 use crate::reply::Reply;
 use crate::route::{route, Route};
-use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::{web_sys, worker_sys, Context, Env, Request};
 
 /// The worker's fetch handler, called by `js/entry.mjs` (through
 /// worker-build's glue, which passes `env` and `ctx`): the answer in
-/// `Reply::to_wire`'s form, which the entry makes a `Response` of.
+/// `Reply::to_wire`'s form, which the entry makes a `Response` of; a string
+/// when it was found without waiting for anything, else a `Promise` of one
+/// (see `eager`).
 ///
 /// Not the `worker` crate's `#[event(fetch)]`: that one reads the method,
 /// URL, headers and `cf` object of every request into its own `Request`,
 /// and builds the answer with a call into JavaScript per header, for some
 /// ten crossings between wasm and JavaScript that a postback does not need.
-#[wasm_bindgen(wasm_bindgen_futures = worker::wasm_bindgen_futures)]
-pub async fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> String {
+#[wasm_bindgen]
+pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> JsValue {
     platform::install_panic_hook();
-    // The URL is read once, and split without a URL parser.
-    let url = req.url();
-    let path = crate::route::path_of(&url);
-    if path == TEST_PANIC_PATH && test_panic_route_enabled(&env) {
-        panic!("the test-only panic route was called");
-    }
-    handle(req, &url, &env, &Context::new(ctx)).await.to_wire()
+    eager::now_or_later(async move {
+        // The URL is read once, and split without a URL parser.
+        let url = req.url();
+        let path = crate::route::path_of(&url);
+        if path == TEST_PANIC_PATH && test_panic_route_enabled(&env) {
+            panic!("the test-only panic route was called");
+        }
+        handle(req, &url, &env, &Context::new(ctx)).await.to_wire()
+    })
 }
 
 /// The body `js/entry.mjs` answers (with status 500) when the wasm crashes:
