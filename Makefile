@@ -11,6 +11,9 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 setup:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
 		|| rustup target add wasm32-unknown-unknown
+	@# The release wasm's toolchain (scripts/build.sh): std is rebuilt from source.
+	@rustup toolchain list | grep -q "^$$(cat scripts/release-toolchain)-" \
+		|| rustup toolchain install "$$(cat scripts/release-toolchain)" --profile minimal --component rust-src
 	@worker-build --version 2>/dev/null | grep -qx '$(WORKER_BUILD_VERSION)' \
 		|| cargo install worker-build --version $(WORKER_BUILD_VERSION) --locked
 	@# Not --locked: the CLI's own lock names a webpki-roots the registry does not serve.

@@ -41,15 +41,22 @@ const initState = globalThis.__worker_init_state;
 // Taken from the wasm while it is healthy: after a crash it cannot be asked.
 let crashBody;
 
-// One callback per request in flight; the Rust panic hook calls
-// `__postbackEdgeCrashed` (src/shell/platform.rs), which fails them all:
-// a crash takes the whole instance, so none of them will be answered.
+// One callback per request in flight. A Rust panic traps the wasm (the
+// release build aborts at once, scripts/build.sh); when that happens inside
+// a future, it is in a microtask, where no caller sees it: the runtime
+// reports it as an uncaught error, and the guard fails every request in
+// flight, since a crash takes the whole instance and none of them will be
+// answered. (worker-build's glue listens too, and marks the instance for a
+// reset.)
 const inFlight = new Set();
-globalThis.__postbackEdgeCrashed = () => {
+function onUncaught(error) {
+  if (!(error instanceof WebAssembly.RuntimeError)) return;
   initState.criticalError = true;
   for (const fail of inFlight) fail();
   inFlight.clear();
-};
+}
+addEventListener("error", (event) => onUncaught(event.error));
+addEventListener("unhandledrejection", (event) => onUncaught(event.reason));
 
 function crashResponse(error) {
   console.error("postback-edge: the worker crashed:", error);

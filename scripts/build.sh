@@ -7,6 +7,21 @@ cd "$(dirname "$0")/.."
 WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen)}"
 WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
 export WASM_BINDGEN_BIN WASM_OPT_BIN
+# The release wasm is built with a pinned nightly (scripts/release-toolchain,
+# installed by `make setup`; the native tests use stable): the standard
+# library is rebuilt with the crate's own size settings (opt-level "z", LTO)
+# and its optimize_for_size code paths, and a panic aborts on the spot
+# instead of formatting its message first. A panic still answers 500 JSON
+# (js/entry.mjs). `RELEASE_TOOLCHAIN=stable` builds with stable's prebuilt
+# standard library instead, which keeps panic messages.
+RUSTUP_TOOLCHAIN="${RELEASE_TOOLCHAIN:-$(cat scripts/release-toolchain)}"
+export RUSTUP_TOOLCHAIN
+if [ "$RUSTUP_TOOLCHAIN" != stable ]; then
+  CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+  CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
+  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
+  export CARGO_UNSTABLE_BUILD_STD CARGO_UNSTABLE_BUILD_STD_FEATURES RUSTFLAGS
+fi
 worker-build --release
 # worker-build keeps the name section (function names, for debuggers); the
 # edge does not need it, and every byte is compiled at a cold start. Its

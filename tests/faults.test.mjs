@@ -143,6 +143,18 @@ describe("faults", () => {
       // The instance was reset: postbacks are served as before.
       assert.equal((await worker.postback({ click_id: click })).status, 200);
       assert.equal((await worker.fetch("/healthz")).text, "ok");
+      // A panic after an await traps in a microtask, where no caller sees
+      // it: that request, and a postback in flight beside it, still get
+      // 500 JSON, and the next postback is served.
+      const [late, beside] = await Promise.all([
+        worker.fetch("/__test/panic?later"),
+        worker.postback({ click_id: click, action_id: "beside-the-panic" }),
+      ]);
+      assert.equal(late.status, 500, late.text);
+      assert.equal(late.json.error.code, "internal_error");
+      assert.ok([200, 500].includes(beside.status), beside.text);
+      if (beside.status === 500) assert.equal(beside.json.error.code, "internal_error");
+      assert.equal((await worker.postback({ click_id: click, action_id: "after-the-panic" })).status, 200);
     } finally {
       await worker.dispose();
     }

@@ -31,12 +31,16 @@ use worker::{web_sys, worker_sys, Context, Env, Request};
 /// ten crossings between wasm and JavaScript that a postback does not need.
 #[wasm_bindgen]
 pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> JsValue {
-    platform::install_panic_hook();
     eager::now_or_later(async move {
         // The URL is read once, and split without a URL parser.
         let url = req.url();
         let path = crate::route::path_of(&url);
         if path == TEST_PANIC_PATH && test_panic_route_enabled(&env) {
+            if crate::route::query_of(&url) == "later" {
+                // After an await: the panic then happens in a microtask.
+                let tick = worker::js_sys::Promise::resolve(&JsValue::UNDEFINED);
+                let _ = worker::wasm_bindgen_futures::JsFuture::from(tick).await;
+            }
             panic!("the test-only panic route was called");
         }
         handle(req, &url, &env, &Context::new(ctx)).await.to_wire()
@@ -51,7 +55,8 @@ pub fn crash_answer() -> String {
     Reply::rejected(crate::catalog::Rejection::InternalError).body
 }
 
-/// A route that panics, so the tests can prove a bug answers JSON. It
+/// A route that panics, so the tests can prove a bug answers JSON; with
+/// the query `later`, after an await (the panic happens in a microtask). It
 /// exists only when the `TEST_PANIC_ROUTE` var is `enabled`, which no
 /// deployment sets (wrangler.toml does not).
 const TEST_PANIC_PATH: &str = "/__test/panic";

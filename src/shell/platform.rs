@@ -3,7 +3,6 @@
 
 use crate::click::Country;
 use std::net::IpAddr;
-use std::sync::Once;
 use wasm_bindgen::prelude::*;
 use worker::js_sys::Reflect;
 use worker::web_sys::Request;
@@ -57,29 +56,4 @@ pub fn source_ip(req: &Request) -> Option<IpAddr> {
 /// A request header; `None` if absent (or unreadable).
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
-}
-
-/// On a panic: log its message, so that a bug shows up in `wrangler tail`,
-/// and tell the guard in `js/entry.mjs` (through the global function it
-/// defines), which answers the requests in flight with 500 JSON. A panic
-/// inside a future traps in a microtask, where no caller would see it.
-pub fn install_panic_hook() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            worker::console_error!("panic: {info}");
-            tell_the_guard();
-        }));
-    });
-}
-
-fn tell_the_guard() {
-    let guard = Reflect::get(
-        &worker::js_sys::global(),
-        &JsValue::from_str("__postbackEdgeCrashed"),
-    );
-    if let Ok(guard) = guard.and_then(|g| g.dyn_into::<worker::js_sys::Function>()) {
-        // Nothing to do if the guard fails too: the runtime still answers.
-        let _ = guard.call0(&JsValue::UNDEFINED);
-    }
 }
