@@ -132,15 +132,14 @@ pub(super) fn parse(json: &str) -> Result<Campaign, ConfigError> {
     if !json.trim_start().starts_with('{') {
         return Err(ConfigError::new("(config)", "must be a JSON object"));
     }
-    let de = &mut serde_json::Deserializer::from_str(json);
-    let raw: RawCampaign = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
+    let raw: RawCampaign = serde_json::from_str(json).map_err(|e| {
+        let path = super::json_path::path_of(json, &e);
+        let field = if path.is_empty() {
             "(config)".to_owned()
         } else {
             path
         };
-        ConfigError::new(field, strip_position(&e.into_inner().to_string()))
+        ConfigError::new(field, strip_position(&e.to_string()))
     })?;
     validate(raw)
 }
@@ -454,6 +453,92 @@ mod tests {
                 assert!(e.problem.contains(problem_contains), "{e}");
             }
         }
+    }
+
+    /// Every leaf of a full config replaced by values of each wrong kind,
+    /// and an unknown key put in every object: the field each error names
+    /// is the one serde_path_to_error finds (see json_path.rs).
+    #[test]
+    fn error_paths_agree_with_serde_path_to_error() {
+        fn pointers(value: &Value, at: String, out: &mut Vec<(String, bool)>) {
+            match value {
+                Value::Object(map) => {
+                    out.push((at.clone(), true));
+                    for (key, v) in map {
+                        pointers(v, format!("{at}/{key}"), out);
+                    }
+                }
+                Value::Array(items) => {
+                    for (i, v) in items.iter().enumerate() {
+                        pointers(v, format!("{at}/{i}"), out);
+                    }
+                }
+                _ => out.push((at, false)),
+            }
+        }
+        let config = json!({
+          "id": "1001", "status": "active", "privacy": "public",
+          "approved_partners": ["77"], "secure_code": "s3cr3t",
+          "allowed_ips": ["203.0.113.0/24"],
+          "landing_url": "https://shop.example/?cid={click_id}",
+          "currency": "USD", "timezone": "Europe/Berlin",
+          "default_goal": "1", "default_status": "pending",
+          "goals": [{"id": "1", "name": "install"}],
+          "min_time_to_action": 5, "max_time_to_action": 2592000,
+          "payouts": [{"goal": "1", "countries": ["DE"], "partners": ["7"], "amount": "1.20"}],
+          "caps": [{"goals": ["1"], "period": "day", "type": "conversions", "value": 1000, "per_partner": true}]
+        });
+        let mut places = Vec::new();
+        pointers(&config, String::new(), &mut places);
+        let wrong = [
+            json!(-1),
+            json!(1.5),
+            json!("x"),
+            json!(true),
+            json!(null),
+            json!([1]),
+            json!({"k": 1}),
+        ];
+        let mut compared = 0;
+        let mut mismatches = Vec::new();
+        for (pointer, is_object) in places {
+            let mut variants = Vec::new();
+            if is_object {
+                let mut c = config.clone();
+                if let Some(Value::Object(map)) = c.pointer_mut(&pointer) {
+                    map.insert("zz_unknown".into(), json!(1));
+                }
+                variants.push(c);
+            } else {
+                for w in &wrong {
+                    let mut c = config.clone();
+                    if let Some(slot) = c.pointer_mut(&pointer) {
+                        *slot = w.clone();
+                    }
+                    variants.push(c);
+                }
+            }
+            for variant in variants {
+                let text = serde_json::to_string_pretty(&variant).unwrap();
+                let de = &mut serde_json::Deserializer::from_str(&text);
+                let Err(reference) = serde_path_to_error::deserialize::<_, RawCampaign>(de) else {
+                    continue;
+                };
+                let expected = match reference.path().to_string() {
+                    root if root == "." => "(config)".to_owned(),
+                    path => path,
+                };
+                let Err(ours) = parse(&text) else {
+                    panic!("accepted what serde refuses: {text}");
+                };
+                if ours.field != expected {
+                    mismatches.push(format!("{} ≠ {expected}: {}", ours.field, ours.problem));
+                }
+                compared += 1;
+            }
+        }
+        assert!(mismatches.is_empty(), "{mismatches:#?}");
+        assert!(compared > 60, "only {compared} refused variants");
     }
 
     #[test]

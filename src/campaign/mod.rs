@@ -6,6 +6,7 @@
 //! validates everything; past it, no rule is checked again.
 
 mod config;
+mod json_path;
 mod payout;
 
 pub use config::ConfigError;
