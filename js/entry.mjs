@@ -22,10 +22,6 @@ export class CampaignObject extends DurableObject {
     return this.object.call(target, body);
   }
 
-  fetch(request) {
-    return this.object.fetch(request);
-  }
-
   alarm() {
     return this.object.alarm();
   }

@@ -8,8 +8,8 @@
 //! (SQL calls are synchronous), so no other postback for the campaign can
 //! interleave: that is what makes caps exact.
 //!
-//! Routes (from the edge only, over RPC: `call(route, body)`; the object is
-//! not reachable from outside): `/decide[?dry_run=1]` a `Submission` → a
+//! Routes (from the edge only, over RPC: `call(route, body)`; the object
+//! has no fetch handler and is not reachable from outside): `/decide[?dry_run=1]` a `Submission` → a
 //! `Verdict`; `/log[?bound=N]` a batch of log rows (`log::rows_json`); `/log/query` a
 //! `LogQuery` → a `LogPage`; `/outbox` → what waits for the origin;
 //! `/outbox/retry` → how many parked messages were brought back.
@@ -25,7 +25,7 @@ use sql_store::SqlStore;
 use std::cell::Cell;
 use wasm_bindgen::prelude::*;
 use worker::js_sys;
-use worker::{console_error, durable_object, DurableObject, Env, Request, Response, Result, State};
+use worker::{console_error, Env, Result, State};
 
 use super::platform::{nonce_u32, now_millis};
 
@@ -67,7 +67,13 @@ CREATE TABLE IF NOT EXISTS log (
 CREATE INDEX IF NOT EXISTS log_code ON log (code, id);
 ";
 
-#[durable_object(alarm)]
+/// The object, as `js/entry.mjs` constructs it inside the class the runtime
+/// knows (only a class that extends `DurableObject` can be called over
+/// RPC): its methods are the ones that class forwards, `call` and `alarm`.
+/// Not the `worker` crate's `#[durable_object]`, whose fetch handler
+/// nothing here uses, and whose request and response types every method
+/// would bring into the wasm.
+#[wasm_bindgen]
 pub struct CampaignObject {
     state: State,
     env: Env,
@@ -78,10 +84,12 @@ pub struct CampaignObject {
     pruned_at: Cell<u64>,
 }
 
-impl DurableObject for CampaignObject {
-    fn new(state: State, env: Env) -> Self {
+#[wasm_bindgen(wasm_bindgen_futures = worker::wasm_bindgen_futures)]
+impl CampaignObject {
+    #[wasm_bindgen(constructor)]
+    pub fn new(state: worker::worker_sys::DurableObjectState, env: Env) -> CampaignObject {
         CampaignObject {
-            state,
+            state: State::from(state),
             env,
             schema_ready: Cell::new(false),
             alarm_pending: Cell::new(false),
@@ -89,50 +97,33 @@ impl DurableObject for CampaignObject {
         }
     }
 
-    /// The edge calls the object over RPC (`call` below); its fetch
-    /// handler answers the same routes, for a person with `wrangler dev`.
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let url = req.inner().url();
-        let path = crate::route::path_of(&url);
-        let query = crate::route::query_of(&url);
-        let target = if query.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{query}")
-        };
-        let body = req.text().await?;
-        match self.answer(&target, &body).await {
-            Ok(answer) => Response::ok(answer),
-            Err(e) => Response::error(e.to_string(), 500),
-        }
-    }
-
-    async fn alarm(&self) -> Result<Response> {
-        // Postbacks committed from now on need a new alarm.
-        self.alarm_pending.set(false);
-        self.ensure_schema()?;
-        delivery::deliver_due(&self.state, &self.env).await?;
-        Response::ok("")
-    }
-}
-
-/// The RPC method the edge calls (`js/entry.mjs` exposes it on the
-/// object's class): a route with its query, and a JSON body; the route's
-/// JSON answer. An RPC call skips building, sending and parsing an HTTP
-/// request and response on both sides: the hop into the object, which
-/// every postback that reaches it pays, costs well under half as much.
-#[wasm_bindgen(wasm_bindgen_futures = worker::wasm_bindgen_futures)]
-impl CampaignObject {
+    /// The RPC method the edge calls: a route with its query, and a JSON
+    /// body; the route's JSON answer. An RPC call skips building, sending
+    /// and parsing an HTTP request and response on both sides: the hop
+    /// into the object, which every postback that reaches it pays, costs
+    /// well under half as much.
     #[wasm_bindgen(js_name = call)]
     pub async fn call_rpc(
         &self,
         target: String,
         body: String,
     ) -> std::result::Result<String, JsValue> {
-        self.answer(&target, &body)
-            .await
-            .map_err(|e| js_sys::Error::new(&e.to_string()).into())
+        self.answer(&target, &body).await.map_err(to_js_error)
     }
+
+    /// The outbox's alarm: delivers what is due.
+    pub async fn alarm(&self) -> std::result::Result<(), JsValue> {
+        // Postbacks committed from now on need a new alarm.
+        self.alarm_pending.set(false);
+        self.ensure_schema().map_err(to_js_error)?;
+        delivery::deliver_due(&self.state, &self.env)
+            .await
+            .map_err(to_js_error)
+    }
+}
+
+fn to_js_error(error: worker::Error) -> JsValue {
+    js_sys::Error::new(&error.to_string()).into()
 }
 
 impl CampaignObject {
