@@ -2,17 +2,19 @@
 //! `GET /v1/campaigns`, behind the admin token.
 
 use super::campaigns::{self, KV_BINDING};
+use super::platform;
 use crate::admin::{authorized, error_body, invalid_config_body};
 use crate::campaign::{Campaign, ConfigError};
 use crate::ids::{CampaignId, ID_RULE};
 use crate::params::MAX_BODY_BYTES;
 use crate::reply::Reply;
 use serde_json::json;
-use worker::{console_error, Env, Method, Request};
+use worker::web_sys::Request;
+use worker::{console_error, Env};
 
 /// `None` if the request carries the admin token; else the 401 answer.
 pub fn check_token(req: &Request, env: &Env) -> Option<Reply> {
-    let header = req.headers().get("authorization").ok().flatten();
+    let header = platform::header(req, "authorization");
     let token = env.secret("ADMIN_TOKEN").ok().map(|t| t.to_string());
     if authorized(header.as_deref(), token.as_deref()) {
         None
@@ -48,8 +50,8 @@ pub async fn list(req: &Request, env: &Env) -> Reply {
     }
 }
 
-pub async fn campaign(mut req: Request, env: &Env, id: &str) -> Reply {
-    if let Some(denied) = check_token(&req, env) {
+pub async fn campaign(req: &Request, method: &str, env: &Env, id: &str) -> Reply {
+    if let Some(denied) = check_token(req, env) {
         return denied;
     }
     let Some(id) = CampaignId::parse(id) else {
@@ -67,13 +69,13 @@ pub async fn campaign(mut req: Request, env: &Env, id: &str) -> Reply {
     };
     let key = campaigns::kv_key(&id);
     let not_found = || Reply::json(404, error_body("campaign_not_found", "Campaign not found"));
-    match req.method() {
-        Method::Get => match kv.text(&key).await {
+    match method {
+        "GET" => match kv.text(&key).await {
             Ok(Some(config)) => Reply::json(200, config),
             Ok(None) => not_found(),
             Err(e) => storage_failed("KV get", e),
         },
-        Method::Delete => match kv.text(&key).await {
+        "DELETE" => match kv.text(&key).await {
             Ok(None) => not_found(),
             Err(e) => storage_failed("KV get", e),
             Ok(Some(_)) => match kv.delete(&key).await {
@@ -85,9 +87,9 @@ pub async fn campaign(mut req: Request, env: &Env, id: &str) -> Reply {
             },
         },
         _ => {
-            let body = match req.bytes().await {
-                Ok(b) if b.len() <= MAX_BODY_BYTES => b,
-                Ok(_) => {
+            let body = match platform::read_body(req).await {
+                Some(b) if b.len() <= MAX_BODY_BYTES => b,
+                Some(_) => {
                     return Reply::json(
                         400,
                         invalid_config_body(&ConfigError {
@@ -96,7 +98,7 @@ pub async fn campaign(mut req: Request, env: &Env, id: &str) -> Reply {
                         }),
                     )
                 }
-                Err(e) => return storage_failed("reading the request body", e),
+                None => return storage_failed("reading the request body", "unreadable"),
             };
             let text = String::from_utf8_lossy(&body);
             let campaign = match Campaign::from_json(&text) {

@@ -30,12 +30,7 @@ extern "C" {
 pub type KvError = String;
 
 fn describe(e: JsValue) -> KvError {
-    e.as_string()
-        .or_else(|| {
-            e.dyn_ref::<worker::js_sys::Error>()
-                .map(|e| String::from(e.message()))
-        })
-        .unwrap_or_else(|| format!("{e:?}"))
+    super::platform::error_text(&e)
 }
 
 /// The namespace bound as `binding`.

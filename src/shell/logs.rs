@@ -11,7 +11,8 @@ use crate::log::{merge, render_page, LogPage, LogQuery};
 use crate::params::Params;
 use crate::reply::Reply;
 use serde_json::json;
-use worker::{console_error, Env, Request};
+use worker::web_sys::Request;
+use worker::{console_error, Env};
 
 fn unavailable(what: &str, e: &str) -> Reply {
     console_error!("{what}: {e}");

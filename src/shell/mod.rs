@@ -17,7 +17,7 @@ mod postback;
 use crate::reply::Reply;
 use crate::route::{route, Route};
 use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
-use worker::{web_sys, worker_sys, Context, Env, Request};
+use worker::{web_sys, worker_sys, Context, Env};
 
 /// The worker's fetch handler, called by `js/entry.mjs` (through
 /// worker-build's glue, which passes `env` and `ctx`): the answer in
@@ -74,16 +74,12 @@ async fn handle(req: web_sys::Request, url: &str, env: &Env, ctx: &Context) -> R
         Route::Click => postback::click(&req, query, env).await,
         Route::Postback => postback::postback(req, &method, query, env, ctx, false).await,
         Route::PostbackCheck => postback::postback(req, &method, query, env, ctx, true).await,
-        // The operators' routes, with the `worker` crate's request.
-        Route::CampaignList => admin::list(&Request::from(req), env).await,
-        Route::Campaign(id) => {
-            let id = id.to_owned();
-            admin::campaign(Request::from(req), env, &id).await
-        }
-        Route::LogJson => logs::log_json(&Request::from(req), query, env).await,
-        Route::LogPage => logs::log_page(&Request::from(req), query, env).await,
-        Route::Outbox => logs::outbox(&Request::from(req), env).await,
-        Route::OutboxRetry => logs::outbox_retry(&Request::from(req), query, env).await,
+        Route::CampaignList => admin::list(&req, env).await,
+        Route::Campaign(id) => admin::campaign(&req, &method, env, id).await,
+        Route::LogJson => logs::log_json(&req, query, env).await,
+        Route::LogPage => logs::log_page(&req, query, env).await,
+        Route::Outbox => logs::outbox(&req, env).await,
+        Route::OutboxRetry => logs::outbox_retry(&req, query, env).await,
         Route::NotFound => Reply::not_found(),
         Route::MethodNotAllowed(allow) => Reply::method_not_allowed(allow),
     }

@@ -8,7 +8,7 @@ use crate::log::{LogEntry, LogPage, LogQuery, MAX_UNATTRIBUTED};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use worker::js_sys::{self, Promise};
+use worker::js_sys::Promise;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
@@ -54,16 +54,8 @@ async fn call_with_text(env: &Env, object: &str, target: &str, body: &str) -> Ou
         Ok(promise) => JsFuture::from(promise).await,
         Err(e) => Err(e),
     }
-    .map_err(|e| format!("{object}{target}: {}", error_text(&e)))?;
+    .map_err(|e| format!("{object}{target}: {}", super::platform::error_text(&e)))?;
     Ok(answer.as_string().unwrap_or_default())
-}
-
-/// An exception's message (an `Error`'s, else the value as text).
-fn error_text(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 /// Hands a submission to its campaign's object; its verdict.

@@ -5,6 +5,7 @@ use crate::click::Country;
 use std::net::IpAddr;
 use wasm_bindgen::prelude::*;
 use worker::js_sys::Reflect;
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::Request;
 
 #[wasm_bindgen]
@@ -53,7 +54,21 @@ pub fn source_ip(req: &Request) -> Option<IpAddr> {
     header(req, "cf-connecting-ip").and_then(|ip| ip.trim().parse().ok())
 }
 
+/// The request's body; `None` if it cannot be read.
+pub async fn read_body(req: &Request) -> Option<Vec<u8>> {
+    let buffer = JsFuture::from(req.array_buffer().ok()?).await.ok()?;
+    Some(worker::js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
 /// A request header; `None` if absent (or unreadable).
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
+}
+
+/// A JavaScript exception as text: an `Error`'s message, else the value.
+pub fn error_text(e: &JsValue) -> String {
+    e.dyn_ref::<worker::js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
 }

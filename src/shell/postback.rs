@@ -12,9 +12,8 @@ use crate::params::{BodyKind, Params, MAX_BODY_BYTES};
 use crate::postback::Postback;
 use crate::reply::Reply;
 use std::cell::OnceCell;
-use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::Request;
-use worker::{console_error, js_sys, Context, Env};
+use worker::{console_error, Context, Env};
 
 thread_local! {
     /// The click key of this isolate: preparing an HMAC key costs two
@@ -73,7 +72,7 @@ async fn read_params(req: &Request, method: &str, query: &str) -> Result<Params,
             format!("is longer than {MAX_BODY_BYTES} bytes"),
         ));
     }
-    let body = read_body(req)
+    let body = platform::read_body(req)
         .await
         .ok_or_else(|| BadRequest::new("body", "could not be read"))?;
     if body.is_empty() {
@@ -87,12 +86,6 @@ async fn read_params(req: &Request, method: &str, query: &str) -> Result<Params,
         )
     })?;
     Params::from_post(query, kind, &body)
-}
-
-/// The request's body; `None` if it cannot be read.
-async fn read_body(req: &Request) -> Option<Vec<u8>> {
-    let buffer = JsFuture::from(req.array_buffer().ok()?).await.ok()?;
-    Some(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Answers a refusal, and logs it after the answer: to the campaign's own

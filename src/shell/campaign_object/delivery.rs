@@ -11,12 +11,10 @@ use crate::outbox::{self, WebhookKey, DEFAULT_BASE_DELAY_MS, DEFAULT_TIMEOUT_MS,
 use crate::shell::join::join_all;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
-use worker::{
-    console_error, web_sys, Env, Fetch, Headers, Request, Result, SqlStorage, SqlStorageValue,
-    State,
-};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{console_error, js_sys, web_sys, Env, Result, SqlStorage, SqlStorageValue, State};
 
-use crate::shell::platform::{now_millis, random_unit};
+use crate::shell::platform::{error_text, now_millis, random_unit};
 
 /// `next_attempt_at` of a parked row: far past any real time, inside the
 /// integers JavaScript represents exactly.
@@ -29,6 +27,11 @@ extern "C" {
     /// `AbortSignal.timeout(ms)`: a signal that aborts after `ms`.
     #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout)]
     fn abort_after(ms: f64) -> worker::web_sys::AbortSignal;
+
+    /// The global `fetch`, bound directly (the `worker` crate's `Fetch`
+    /// brings its request, response and body-stream types along).
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch_request(request: &web_sys::Request) -> js_sys::Promise;
 }
 
 struct DueRow {
@@ -74,8 +77,8 @@ impl Delivery {
         let url = self.url.as_deref().ok_or("ORIGIN_URL is not set")?;
         let key = self.key.as_ref().map_err(Clone::clone)?;
         let timestamp = (now_millis() / 1000) as i64;
-        let headers = Headers::new();
-        let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| e.to_string());
+        let headers = web_sys::Headers::new().map_err(|e| error_text(&e))?;
+        let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| error_text(&e));
         set("content-type", "application/json")?;
         set("webhook-id", &row.id)?;
         set("webhook-timestamp", &timestamp.to_string())?;
@@ -84,22 +87,22 @@ impl Delivery {
             &key.sign(&row.id, timestamp, &row.body),
         )?;
         set("idempotency-key", &row.id)?;
-        // web-sys's RequestInit: the `worker` crate's converts through
-        // serde-wasm-bindgen.
         let init = web_sys::RequestInit::new();
         init.set_method("POST");
-        init.set_headers(&headers.0);
+        init.set_headers(&headers);
         init.set_body(&JsValue::from_str(&row.body));
         init.set_signal(Some(&abort_after(self.timeout_ms as f64)));
         let request = web_sys::Request::new_with_str_and_init(url, &init)
-            .map_err(|e| format!("bad origin request: {e:?}"))?;
-        let mut response = Fetch::Request(Request::from(request))
-            .send()
+            .map_err(|e| format!("bad origin request: {}", error_text(&e)))?;
+        let response: web_sys::Response = JsFuture::from(fetch_request(&request))
             .await
-            .map_err(|e| format!("origin unreachable or timed out: {e}"))?;
-        let status = response.status_code();
+            .map_err(|e| format!("origin unreachable or timed out: {}", error_text(&e)))?
+            .unchecked_into();
+        let status = response.status();
         // Drain the body so the connection is released.
-        let _ = response.text().await;
+        if let Ok(text) = response.text() {
+            let _ = JsFuture::from(text).await;
+        }
         if outbox::delivered(status) {
             Ok(())
         } else {
