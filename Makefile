@@ -44,6 +44,7 @@ bench: build
 	cargo bench --bench core
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	node benches/load.mjs
+	node benches/isolate.mjs
 	node benches/coldstart.mjs
 
 # Each fuzz target for FUZZ_SECONDS (default 30). Needs the nightly toolchain.

@@ -1,0 +1,105 @@
+// The in-isolate benchmark (`make bench`): what one request costs inside a
+// warm isolate, ours beside the plain-JS peer, free of everything around
+// it (wrangler's proxy alone takes some 20 times longer per request than
+// either worker on this machine, which flattens the load benchmark's
+// ratios). One Miniflare runs a harness module next to both workers; a
+// request to `/loop?who=…&n=…&path=…` makes n requests to that worker's
+// fetch handler in turn, in the isolate, and each figure is the time of
+// such a loop less an empty one, per request, median of the rounds.
+// Ours includes everything it does for a postback: our log entry for each
+// edge rejection, batched and written to the campaign object every 100 ms
+// (the peer logs nothing).
+import { Miniflare } from "miniflare";
+import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import { mintClick } from "../tests/support/click.mjs";
+import { CAMPAIGN, KEY } from "./campaign.mjs";
+
+const N = Number(process.env.ISOLATE_REQUESTS ?? 20000);
+const ROUNDS = Number(process.env.ISOLATE_ROUNDS ?? 7);
+
+const HARNESS = `
+import ours, { CampaignObject } from "./js/entry.mjs";
+import peer from "./benches/peer/worker.js";
+export { CampaignObject };
+const workers = { ours, peer, none: null };
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    const worker = workers[url.searchParams.get("who")];
+    const n = Number(url.searchParams.get("n"));
+    const target = "http://localhost" + url.searchParams.get("path");
+    let statuses = "";
+    for (let i = 0; i < n; i++) {
+      if (!worker) continue;
+      const res = await worker.fetch(new Request(target), env, ctx);
+      await res.text();
+      if (i === 0) statuses = String(res.status);
+    }
+    return new Response(statuses);
+  },
+};
+`;
+
+const js = (path, contents) => ({ type: "ESModule", path, contents: contents ?? readFileSync(path, "utf8") });
+const mf = new Miniflare({
+  compatibilityDate: "2025-09-01",
+  modulesRoot: process.cwd(),
+  modules: [
+    js("harness.mjs", HARNESS),
+    js("js/entry.mjs"),
+    js("build/index.js"),
+    { type: "CompiledWasm", path: "build/index_bg.wasm", contents: readFileSync("build/index_bg.wasm") },
+    js("benches/peer/worker.js"),
+  ],
+  kvNamespaces: ["CAMPAIGNS"],
+  durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } },
+  cf: false,
+  bindings: {
+    CLICK_SIGNING_KEY: KEY,
+    ADMIN_TOKEN: "bench-admin-token",
+    ORIGIN_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    ORIGIN_URL: "http://127.0.0.1:9",
+  },
+});
+await (await mf.getKVNamespace("CAMPAIGNS")).put(`campaign:${CAMPAIGN.id}`, JSON.stringify(CAMPAIGN));
+const click = mintClick(KEY, { campaign: CAMPAIGN.id, time: Math.floor(Date.now() / 1000) - 60 });
+
+async function loop(who, n, path) {
+  const started = performance.now();
+  const res = await mf.dispatchFetch(`http://localhost/loop?who=${who}&n=${n}&path=${encodeURIComponent(path)}`);
+  const status = await res.text();
+  return { ms: performance.now() - started, status };
+}
+
+const ROUTES = [
+  ["/healthz", "/healthz", "200"],
+  ["edge rejection (goal_not_found, campaign cached)", `/postback?click_id=${click}&goal=nope`, "404"],
+];
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+// Warm both workers (compiled code, caches, the click key).
+for (const [, path] of ROUTES) for (const who of ["ours", "peer"]) await loop(who, 2000, path);
+
+const results = {};
+for (const [route, path, expected] of ROUTES) {
+  for (const who of ["ours", "peer"]) {
+    const perRequest = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const empty = await loop("none", N, path);
+      const { ms, status } = await loop(who, N, path);
+      if (status !== expected) throw new Error(`${who} ${route}: status ${status}, expected ${expected}`);
+      perRequest.push(((ms - empty.ms) * 1000) / N);
+    }
+    results[`${who} ${route}`] = median(perRequest);
+  }
+}
+await mf.dispose();
+
+console.log(`\nin-isolate benchmark: ${N} requests per loop, median of ${ROUNDS} rounds, one warm Miniflare isolate\n`);
+console.log("route                                                µs/request ours   µs/request peer   ours ÷ peer");
+for (const [route] of ROUTES) {
+  const ours = results[`ours ${route}`];
+  const peer = results[`peer ${route}`];
+  console.log(`${route.padEnd(52)} ${ours.toFixed(1).padStart(16)} ${peer.toFixed(1).padStart(17)} ${(ours / peer).toFixed(2).padStart(12)}×`);
+}
