@@ -16,40 +16,22 @@ import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
 import { mintClick } from "../tests/support/click.mjs";
-import { CAMPAIGN, KEY } from "./campaign.mjs";
+import { CAMPAIGN, KEY, MINIFLARE_OPTIONS, esModule, ourModules } from "./campaign.mjs";
 
 const RUNS = Number(process.env.COLDSTART_RUNS ?? 15);
-const COMMON = {
-  compatibilityDate: "2025-09-01",
-  kvNamespaces: ["CAMPAIGNS"],
-  durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } },
-  cf: false,
-  bindings: {
-    CLICK_SIGNING_KEY: KEY,
-    ADMIN_TOKEN: "bench-admin-token",
-    ORIGIN_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-    ORIGIN_URL: "http://127.0.0.1:9",
-  },
-};
-
 const EMPTY_OBJECT = "\nexport class CampaignObject { fetch() { return new Response(''); } }\n";
-const js = (path, contents) => ({ type: "ESModule", path, contents: contents ?? readFileSync(path, "utf8") });
 const WORKERS = {
   floor: {
-    modules: [js("floor.mjs", "export default { fetch() { return new Response('ok'); } };" + EMPTY_OBJECT)],
+    modules: [esModule("floor.mjs", "export default { fetch() { return new Response('ok'); } };" + EMPTY_OBJECT)],
     expect: null,
   },
   // What wrangler deploys: the guard, worker-build's glue, the wasm.
   ours: {
-    modules: [
-      js("js/entry.mjs"),
-      js("build/index.js"),
-      { type: "CompiledWasm", path: "build/index_bg.wasm", contents: readFileSync("build/index_bg.wasm") },
-    ],
+    modules: ourModules(),
     expect: "goal_not_found",
   },
   peer: {
-    modules: [js("benches/peer/worker.js", readFileSync("benches/peer/worker.js", "utf8") + EMPTY_OBJECT)],
+    modules: [esModule("benches/peer/worker.js", readFileSync("benches/peer/worker.js", "utf8") + EMPTY_OBJECT)],
     expect: "goal_not_found",
   },
 };
@@ -57,7 +39,7 @@ const WORKERS = {
 async function coldStart(name) {
   const { expect, ...options } = WORKERS[name];
   const started = performance.now();
-  const mf = new Miniflare({ ...COMMON, modulesRoot: process.cwd(), ...options });
+  const mf = new Miniflare({ ...MINIFLARE_OPTIONS, ...options });
   try {
     await mf.ready;
     const ready = performance.now();

@@ -10,10 +10,9 @@
 // edge rejection, batched and written to the campaign object every 100 ms
 // (the peer logs nothing).
 import { Miniflare } from "miniflare";
-import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { mintClick } from "../tests/support/click.mjs";
-import { CAMPAIGN, KEY } from "./campaign.mjs";
+import { CAMPAIGN, KEY, MINIFLARE_OPTIONS, esModule, ourModules } from "./campaign.mjs";
 
 const N = Number(process.env.ISOLATE_REQUESTS ?? 20000);
 const ROUNDS = Number(process.env.ISOLATE_ROUNDS ?? 7);
@@ -41,26 +40,9 @@ export default {
 };
 `;
 
-const js = (path, contents) => ({ type: "ESModule", path, contents: contents ?? readFileSync(path, "utf8") });
 const mf = new Miniflare({
-  compatibilityDate: "2025-09-01",
-  modulesRoot: process.cwd(),
-  modules: [
-    js("harness.mjs", HARNESS),
-    js("js/entry.mjs"),
-    js("build/index.js"),
-    { type: "CompiledWasm", path: "build/index_bg.wasm", contents: readFileSync("build/index_bg.wasm") },
-    js("benches/peer/worker.js"),
-  ],
-  kvNamespaces: ["CAMPAIGNS"],
-  durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } },
-  cf: false,
-  bindings: {
-    CLICK_SIGNING_KEY: KEY,
-    ADMIN_TOKEN: "bench-admin-token",
-    ORIGIN_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-    ORIGIN_URL: "http://127.0.0.1:9",
-  },
+  ...MINIFLARE_OPTIONS,
+  modules: [esModule("harness.mjs", HARNESS), ...ourModules(), esModule("benches/peer/worker.js")],
 });
 await (await mf.getKVNamespace("CAMPAIGNS")).put(`campaign:${CAMPAIGN.id}`, JSON.stringify(CAMPAIGN));
 const click = mintClick(KEY, { campaign: CAMPAIGN.id, time: Math.floor(Date.now() / 1000) - 60 });

@@ -104,6 +104,23 @@ mod tests {
         }
     }
 
+    /// A `KeepsFirstWaker` after its first poll, and a way to finish its
+    /// I/O: `done()` marks it ready and gives the waker it kept.
+    fn pending() -> (Later<KeepsFirstWaker>, impl FnOnce() -> Waker) {
+        let state = Arc::new(Mutex::new((false, None::<Waker>)));
+        let Eager::Later(later) = poll_once(KeepsFirstWaker {
+            state: state.clone(),
+        }) else {
+            panic!("answered before its I/O finished");
+        };
+        let done = move || {
+            let mut s = state.lock().unwrap();
+            s.0 = true;
+            s.1.take().expect("the future kept a waker")
+        };
+        (later, done)
+    }
+
     #[test]
     fn a_ready_future_answers_now() {
         match poll_once(async { 7 }) {
@@ -114,23 +131,14 @@ mod tests {
 
     #[test]
     fn a_future_keeping_its_first_waker_wakes_the_later_executor() {
-        let state = Arc::new(Mutex::new((false, None::<Waker>)));
-        let Eager::Later(mut later) = poll_once(KeepsFirstWaker {
-            state: state.clone(),
-        }) else {
-            panic!("answered before its I/O finished");
-        };
+        let (mut later, done) = pending();
         // The executor that takes over polls with its own waker.
         let executor = Arc::new(CountingWaker::default());
         let waker = Waker::from(executor.clone());
         let mut cx = Context::from_waker(&waker);
         assert!(Pin::new(&mut later).poll(&mut cx).is_pending());
         // The I/O completes and wakes the first waker the future kept.
-        let kept = {
-            let mut s = state.lock().unwrap();
-            s.0 = true;
-            s.1.take().expect("the future kept a waker")
-        };
+        let kept = done();
         assert_eq!(executor.0.load(Ordering::SeqCst), 0);
         kept.wake();
         assert_eq!(
@@ -143,17 +151,8 @@ mod tests {
 
     #[test]
     fn waking_before_any_executor_polled_is_harmless() {
-        let state = Arc::new(Mutex::new((false, None::<Waker>)));
-        let Eager::Later(mut later) = poll_once(KeepsFirstWaker {
-            state: state.clone(),
-        }) else {
-            panic!("answered before its I/O finished");
-        };
-        let kept = {
-            let mut s = state.lock().unwrap();
-            s.0 = true;
-            s.1.take().expect("the future kept a waker")
-        };
+        let (mut later, done) = pending();
+        let kept = done();
         kept.wake();
         let executor = Arc::new(CountingWaker::default());
         let waker = Waker::from(executor);

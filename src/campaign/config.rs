@@ -444,6 +444,28 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The config example of SPEC §5.
+    fn spec_example() -> Value {
+        json!({
+          "id": "1001", "status": "active", "privacy": "public",
+          "approved_partners": ["77"], "secure_code": "s3cr3t",
+          "allowed_ips": ["203.0.113.0/24"],
+          "landing_url": "https://shop.example/?cid={click_id}",
+          "currency": "USD", "timezone": "Europe/Berlin",
+          "default_goal": "1", "default_status": "pending",
+          "goals": [{"id": "1", "name": "install"}, {"id": "purchase"}],
+          "min_time_to_action": 5, "max_time_to_action": 2592000,
+          "payouts": [
+            {"goal": "1", "countries": ["DE", "AT"], "partners": [], "amount": "1.20"},
+            {"goal": "purchase", "percent": "10"}
+          ],
+          "caps": [
+            {"goals": ["1"], "period": "day", "type": "conversions", "value": 1000},
+            {"goals": [], "period": "month", "type": "budget", "value": "5000.00", "per_partner": true}
+          ]
+        })
+    }
+
     #[track_caller]
     fn check(config: Value, field: &str, problem_contains: &str) {
         match Campaign::from_json(&config.to_string()) {
@@ -476,18 +498,7 @@ mod tests {
                 _ => out.push((at, false)),
             }
         }
-        let config = json!({
-          "id": "1001", "status": "active", "privacy": "public",
-          "approved_partners": ["77"], "secure_code": "s3cr3t",
-          "allowed_ips": ["203.0.113.0/24"],
-          "landing_url": "https://shop.example/?cid={click_id}",
-          "currency": "USD", "timezone": "Europe/Berlin",
-          "default_goal": "1", "default_status": "pending",
-          "goals": [{"id": "1", "name": "install"}],
-          "min_time_to_action": 5, "max_time_to_action": 2592000,
-          "payouts": [{"goal": "1", "countries": ["DE"], "partners": ["7"], "amount": "1.20"}],
-          "caps": [{"goals": ["1"], "period": "day", "type": "conversions", "value": 1000, "per_partner": true}]
-        });
+        let config = spec_example();
         let mut places = Vec::new();
         pointers(&config, String::new(), &mut places);
         let wrong = [
@@ -543,24 +554,7 @@ mod tests {
 
     #[test]
     fn the_spec_example_is_valid() {
-        let spec = json!({
-          "id": "1001", "status": "active", "privacy": "public",
-          "approved_partners": ["77"], "secure_code": "s3cr3t",
-          "allowed_ips": ["203.0.113.0/24"],
-          "landing_url": "https://shop.example/?cid={click_id}",
-          "currency": "USD", "timezone": "Europe/Berlin",
-          "default_goal": "1", "default_status": "pending",
-          "goals": [{"id": "1", "name": "install"}, {"id": "purchase"}],
-          "min_time_to_action": 5, "max_time_to_action": 2592000,
-          "payouts": [
-            {"goal": "1", "countries": ["DE", "AT"], "partners": [], "amount": "1.20"},
-            {"goal": "purchase", "percent": "10"}
-          ],
-          "caps": [
-            {"goals": ["1"], "period": "day", "type": "conversions", "value": 1000},
-            {"goals": [], "period": "month", "type": "budget", "value": "5000.00", "per_partner": true}
-          ]
-        });
+        let spec = spec_example();
         let c = Campaign::from_json(&spec.to_string()).unwrap();
         assert_eq!(c.caps().len(), 2);
         assert!(c.is_secured());
