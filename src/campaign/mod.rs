@@ -106,6 +106,12 @@ impl Campaign {
         self.secure_code.is_some() || !self.allowed_ips.is_empty()
     }
 
+    /// Whether the campaign lists the addresses its postbacks must come
+    /// from: only then does the sender's address matter.
+    pub fn checks_source_address(&self) -> bool {
+        !self.allowed_ips.is_empty()
+    }
+
     /// Whether a postback proves it comes from the advertiser: the secure
     /// code, if the campaign has one, matches (in constant time, hashed
     /// first so that not even the length leaks), and the source address,
@@ -312,7 +318,10 @@ mod tests {
         let ip = |s: &str| s.parse::<IpAddr>().ok();
         let open = campaign(base());
         assert!(open.admits_source(None, None));
+        assert!(!open.checks_source_address());
         let coded = campaign(with(json!({"secure_code": "s3cr3t"})));
+        // A secure code alone needs no address: the edge skips reading it.
+        assert!(!coded.checks_source_address());
         assert!(coded.admits_source(Some("s3cr3t"), None));
         assert!(!coded.admits_source(Some("s3cr3"), None));
         assert!(!coded.admits_source(Some("S3CR3T"), None));
@@ -320,6 +329,7 @@ mod tests {
         let fenced = campaign(with(
             json!({"allowed_ips": ["203.0.113.0/24", "2001:db8::1"]}),
         ));
+        assert!(fenced.checks_source_address());
         assert!(fenced.admits_source(None, ip("203.0.113.9")));
         assert!(fenced.admits_source(None, ip("2001:db8::1")));
         assert!(!fenced.admits_source(None, ip("198.51.100.1")));

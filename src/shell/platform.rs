@@ -14,8 +14,10 @@ extern "C" {
     fn get_random_values(buf: &mut [u8]);
 }
 
+/// `Date.now()`: a static call, no `Date` object made.
 pub fn now_millis() -> u64 {
-    worker::Date::now().as_millis()
+    // Milliseconds since 1970 are whole and positive; `as` saturates.
+    worker::js_sys::Date::now() as u64
 }
 
 pub fn now_seconds() -> i64 {

@@ -142,7 +142,12 @@ pub async fn postback(
             return refuse(env, ctx, draft, Rejection::InternalError.into(), false);
         }
     };
-    let source = platform::source_ip(&req);
+    // Reading a request header costs two calls into JavaScript: only for
+    // campaigns that check the sender.
+    let source = campaign
+        .as_deref()
+        .filter(|c| c.checks_source_address())
+        .and_then(|_| platform::source_ip(&req));
     let now = platform::now_seconds();
     let submission = match edge::admit(
         &identified,
