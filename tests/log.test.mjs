@@ -2,7 +2,10 @@
 // redaction, the bound on unattributed entries, and the admin token.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ADMIN_TOKEN, startWorker, testClick } from "./support/worker.mjs";
+import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { ADMIN_TOKEN, startWorker, stateDir, testClick } from "./support/worker.mjs";
 import { campaign, freshId } from "./support/campaigns.mjs";
 import { eventually } from "./support/wait.mjs";
 
@@ -141,5 +144,80 @@ describe("postbacks log", () => {
     assert.ok(entries.length <= UNATTRIBUTED_MAX);
     assert.equal(entries[0].code, "campaign_not_found");
     assert.equal(entries[0].campaign_id, junkCampaign);
+  });
+});
+
+// Objects written by versions that kept a row per entry (table `log`) keep
+// their log: the first request to such an object moves the rows into
+// chunks. The old table is written here with Python's sqlite3 into the
+// object's database on disk, as the earlier version left it.
+describe("postbacks log kept by an earlier version", () => {
+  const OLD_SCHEMA = `CREATE TABLE log (id TEXT PRIMARY KEY, campaign TEXT, code TEXT NOT NULL, entry TEXT NOT NULL);
+CREATE INDEX log_code ON log (code, id);`;
+
+  function oldEntry(id, campaignId, code) {
+    return {
+      id, time: new Date(Number(id.slice(0, 15))).toISOString(), campaign_id: campaignId, click_id: `old-${id}`,
+      goal: "1", status: null, result: code ? "rejected" : "accepted", code, message: null, reason: null, fix: null,
+      conversion_id: code ? null : "cv_old", dry_run: false, params: { click_id: `old-${id}` },
+    };
+  }
+
+  function sqlite(file, script, rows) {
+    const python = `
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+script, rows = json.loads(sys.stdin.read())
+if script: db.executescript(script)
+for r in rows: db.execute("INSERT INTO log VALUES (?, ?, ?, ?)", (r[0], r[1], r[2], json.dumps(r[3])))
+db.commit()
+print(json.dumps([r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]))
+`;
+    return JSON.parse(execFileSync("python3", ["-c", python, file], { input: JSON.stringify([script, rows]), encoding: "utf8" }));
+  }
+
+  test("its rows are moved into chunks and read with the new entries", async () => {
+    const dir = stateDir();
+    const c = campaign();
+    let worker = await startWorker({ persist: dir });
+    try {
+      await worker.putCampaign(c);
+      assert.equal((await worker.postback({ click_id: await worker.click(c.id) })).status, 200);
+    } finally {
+      await worker.dispose();
+    }
+    const objects = join(dir, "do", "-CampaignObject");
+    const files = readdirSync(objects).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
+    const file = files.map((f) => join(objects, f)).find((f) => sqlite(f, "", []).includes("conversions"));
+    // 1,203 old entries (three chunks' worth), a minute ago and older.
+    const now = Date.now() - 60_000;
+    const rows = Array.from({ length: 1203 }, (_, i) => {
+      const id = `${String(now - i * 10).padStart(15, "0")}-${i.toString(16).padStart(8, "0")}`;
+      const code = i % 3 === 0 ? null : i % 3 === 1 ? "goal_not_found" : "cap_reached";
+      return [id, c.id, code ?? "accepted", oldEntry(id, c.id, code)];
+    });
+    sqlite(file, OLD_SCHEMA, rows);
+
+    worker = await startWorker({ persist: dir });
+    try {
+      const log = (query) => worker.admin(`/v1/logs/postbacks?campaign_id=${c.id}&${query}`);
+      const newest = await log("limit=2");
+      assert.equal(newest.status, 200, newest.text);
+      // The accepted postback of before the restart, then the newest old entry.
+      assert.equal(newest.json.entries[0].result, "accepted");
+      assert.notEqual(newest.json.entries[0].click_id, `old-${rows[0][0]}`);
+      assert.equal(newest.json.entries[1].click_id, `old-${rows[0][0]}`);
+      assert.deepEqual(newest.json.counts, { accepted: 402, goal_not_found: 401, cap_reached: 401 });
+      const capped = await log("code=cap_reached&limit=500");
+      assert.equal(capped.json.entries.length, 401);
+      assert.equal(capped.json.entries[0].message, "Campaign cap is reached, conversion is rejected");
+      const ids = capped.json.entries.map((e) => e.id);
+      assert.deepEqual(ids, [...ids].sort().reverse(), "newest first across the moved chunks");
+    } finally {
+      await worker.dispose();
+    }
+    const tables = sqlite(file, "", []);
+    assert.ok(!tables.includes("log"), `the old table is gone: ${tables}`);
+    assert.ok(tables.includes("log_chunks"));
   });
 });

@@ -5,6 +5,7 @@
 //! postbacks that name no valid campaign, in one bounded store); a query
 //! asks every store and [`merge`]s the answers, newest first.
 
+pub mod chunk;
 mod page;
 
 pub use page::render_page;
@@ -380,21 +381,6 @@ pub fn count_key(entry: &LogEntry) -> &str {
     entry.code.as_deref().unwrap_or("accepted")
 }
 
-/// Entries as rows of the log table, one JSON array for one SQL statement
-/// to insert them all (`json_each`, in the campaign object): each row is
-/// `[id, campaign_id, count key, entry]`, the entry a nested object. The
-/// edge writes them this way, so the object never parses an entry it only
-/// stores.
-pub fn rows_json(entries: &[LogEntry]) -> serde_json::Result<String> {
-    #[derive(Serialize)]
-    struct Row<'a>(&'a str, Option<&'a str>, &'a str, &'a LogEntry);
-    let rows: Vec<Row> = entries
-        .iter()
-        .map(|e| Row(&e.id, e.campaign_id.as_deref(), count_key(e), e))
-        .collect();
-    serde_json::to_string(&rows)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,7 +529,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_carry_what_the_table_indexes_and_the_whole_entry() {
+    fn chunks_carry_whole_entries_redacted_with_their_counts() {
         let refused = draft("click_id=c1&secure=s3cret").refused(
             &Refusal::Rejected(Rejection::GoalNotFound),
             1_700_000_000_000,
@@ -563,24 +549,16 @@ mod tests {
             1_700_000_000_001,
             8,
         );
-        let rows: serde_json::Value =
-            serde_json::from_str(&rows_json(&[refused.clone(), accepted.clone()]).unwrap())
-                .unwrap();
-        assert_eq!(rows[0][0], refused.id.as_str());
-        assert_eq!(rows[0][1], serde_json::Value::Null);
-        assert_eq!(rows[0][2], "goal_not_found");
+        let (meta, body) = chunk::chunk_of([&refused, &accepted]);
         assert_eq!(
-            serde_json::from_value::<LogEntry>(rows[0][3].clone()).unwrap(),
-            refused
+            chunk::entries(&body).unwrap(),
+            vec![refused.clone(), accepted.clone()]
         );
-        assert_eq!(rows[1][1], "summer");
-        assert_eq!(rows[1][2], "accepted");
-        assert_eq!(
-            serde_json::from_value::<LogEntry>(rows[1][3].clone()).unwrap(),
-            accepted
-        );
-        // Redacted in the rows as everywhere else.
-        assert!(!rows.to_string().contains("s3cret"));
-        assert_eq!(rows_json(&[]).unwrap(), "[]");
+        // The refused entry names no campaign, the accepted one does.
+        assert_eq!(meta.campaign, None);
+        assert_eq!(meta.codes.get("goal_not_found"), Some(&1));
+        assert_eq!(meta.codes.get("accepted"), Some(&1));
+        // Redacted in the stored text as everywhere else.
+        assert!(!body.contains("s3cret"));
     }
 }

@@ -2,12 +2,14 @@
 //!
 //! Writing each refused postback's entry to its object at once would cost a
 //! Durable Object round trip per rejection — more than the rejection
-//! itself. Entries wait here instead, and the first entry of a window
-//! schedules, through `waitUntil`, one flush per destination [`WINDOW_MS`]
-//! later. `waitUntil` keeps the isolate alive for the flush, so an entry is
-//! not lost when the request that made it ends.
+//! itself. Entries wait here instead, already serialized into the chunk
+//! their object will store as it is (`log::chunk`), and the first entry of
+//! a window schedules, through `waitUntil`, one flush per destination
+//! [`WINDOW_MS`] later. `waitUntil` keeps the isolate alive for the flush,
+//! so an entry is not lost when the request that made it ends.
 
 use super::object_client;
+use crate::log::chunk::ChunkWriter;
 use crate::log::LogEntry;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -21,14 +23,23 @@ const WINDOW_MS: u64 = 100;
 const MAX_WAITING: usize = 500;
 
 thread_local! {
-    static WAITING: RefCell<HashMap<String, Vec<LogEntry>>> = RefCell::new(HashMap::new());
+    static WAITING: RefCell<HashMap<String, ChunkWriter>> = RefCell::new(HashMap::new());
     static SCHEDULED: Cell<bool> = const { Cell::new(false) };
     static COUNT: Cell<usize> = const { Cell::new(0) };
 }
 
 pub fn push(env: &Env, ctx: &Context, entry: LogEntry, campaign_exists: bool) {
     let destination = object_client::log_destination(&entry, campaign_exists);
-    WAITING.with(|w| w.borrow_mut().entry(destination).or_default().push(entry));
+    WAITING.with(|w| {
+        let mut waiting = w.borrow_mut();
+        match waiting.get_mut(destination) {
+            Some(chunk) => chunk.push(&entry),
+            None => waiting
+                .entry(destination.to_owned())
+                .or_default()
+                .push(&entry),
+        }
+    });
     let waiting = COUNT.with(|c| {
         c.set(c.get() + 1);
         c.get()
@@ -47,12 +58,12 @@ pub fn push(env: &Env, ctx: &Context, entry: LogEntry, campaign_exists: bool) {
 }
 
 async fn flush(env: &Env) {
-    let batches = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
+    let chunks = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
     COUNT.with(|c| c.set(0));
     SCHEDULED.with(|s| s.set(false));
-    let writes = batches
-        .iter()
-        .map(|(destination, entries)| object_client::write_logs(env, destination, entries));
+    let writes = chunks.into_iter().map(|(destination, chunk)| async move {
+        object_client::write_logs(env, &destination, chunk).await
+    });
     for result in super::join::join_all(writes).await {
         if let Err(e) = result {
             console_error!("writing the postbacks log: {e}");

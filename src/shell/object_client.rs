@@ -4,6 +4,7 @@
 
 use super::campaign_object::{BINDING, UNATTRIBUTED};
 use crate::ledger::{Submission, Verdict};
+use crate::log::chunk::ChunkWriter;
 use crate::log::{LogEntry, LogPage, LogQuery, MAX_UNATTRIBUTED};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -22,6 +23,22 @@ extern "C" {
 
     #[wasm_bindgen(method, catch)]
     fn call(this: &CampaignRpc, target: &str, body: &str) -> std::result::Result<Promise, JsValue>;
+
+    /// `/log`'s call: the chunk's meta as the body, and its entries.
+    #[wasm_bindgen(method, catch, js_name = call)]
+    fn call_log(
+        this: &CampaignRpc,
+        target: &str,
+        meta: &str,
+        entries: &str,
+    ) -> std::result::Result<Promise, JsValue>;
+}
+
+fn stub(env: &Env, object: &str) -> Outcome<CampaignRpc> {
+    env.durable_object(BINDING)
+        .and_then(|ns| ns.get_by_name(object))
+        .map(|stub| stub.into_rpc::<CampaignRpc>())
+        .map_err(|e| e.to_string())
 }
 
 /// Calls one of an object's routes over RPC: the route with its query, the
@@ -45,12 +62,7 @@ async fn call<B: Serialize, T: DeserializeOwned>(
 
 /// The same with the body already JSON text; the answer's text.
 async fn call_with_text(env: &Env, object: &str, target: &str, body: &str) -> Outcome<String> {
-    let stub = env
-        .durable_object(BINDING)
-        .and_then(|ns| ns.get_by_name(object))
-        .map_err(|e| e.to_string())?
-        .into_rpc::<CampaignRpc>();
-    let answer = match stub.call(target, body) {
+    let answer = match stub(env, object)?.call(target, body) {
         Ok(promise) => JsFuture::from(promise).await,
         Err(e) => Err(e),
     }
@@ -71,16 +83,17 @@ pub async fn submit(env: &Env, submission: &Submission, dry_run: bool) -> Outcom
 /// Where an entry the edge writes belongs: its campaign's object if the
 /// campaign exists, else the bounded unattributed log. Unknown campaigns
 /// never get an object of their own.
-pub fn log_destination(entry: &LogEntry, campaign_exists: bool) -> String {
+pub fn log_destination(entry: &LogEntry, campaign_exists: bool) -> &str {
     match (&entry.campaign_id, campaign_exists) {
-        (Some(campaign), true) => campaign.clone(),
-        _ => UNATTRIBUTED.to_owned(),
+        (Some(campaign), true) => campaign,
+        _ => UNATTRIBUTED,
     }
 }
 
-/// Writes a batch of entries to one object's log.
-pub async fn write_logs(env: &Env, object: &str, entries: &[LogEntry]) -> Outcome<()> {
-    let rows = crate::log::rows_json(entries).map_err(|e| e.to_string())?;
+/// Writes a chunk of entries to one object's log.
+pub async fn write_logs(env: &Env, object: &str, chunk: ChunkWriter) -> Outcome<()> {
+    let (meta, entries) = chunk.finish();
+    let meta = serde_json::to_string(&meta).map_err(|e| e.to_string())?;
     let target = if object == UNATTRIBUTED {
         // LOG_UNATTRIBUTED_MAX lowers the bound (for tests); never raises it.
         let bound = env
@@ -92,7 +105,13 @@ pub async fn write_logs(env: &Env, object: &str, entries: &[LogEntry]) -> Outcom
     } else {
         "/log".to_owned()
     };
-    call_with_text(env, object, &target, &rows).await.map(drop)
+    let answer = match stub(env, object)?.call_log(&target, &meta, &entries) {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(e) => Err(e),
+    };
+    answer
+        .map(drop)
+        .map_err(|e| format!("{object}{target}: {}", super::platform::error_text(&e)))
 }
 
 pub async fn query_log(env: &Env, object: &str, query: &LogQuery) -> Outcome<LogPage> {

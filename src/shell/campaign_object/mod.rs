@@ -8,11 +8,13 @@
 //! (SQL calls are synchronous), so no other postback for the campaign can
 //! interleave: that is what makes caps exact.
 //!
-//! Routes (from the edge only, over RPC: `call(route, body)`; the object
-//! has no fetch handler and is not reachable from outside): `/decide[?dry_run=1]` a `Submission` → a
-//! `Verdict`; `/log[?bound=N]` a batch of log rows (`log::rows_json`); `/log/query` a
-//! `LogQuery` → a `LogPage`; `/outbox` → what waits for the origin;
-//! `/outbox/retry` → how many parked messages were brought back.
+//! Routes (from the edge only, over RPC: `call(route, body[, entries])`;
+//! the object has no fetch handler and is not reachable from outside):
+//! `/decide[?dry_run=1]` a `Submission` → a `Verdict`; `/log[?bound=N]` a
+//! chunk of log entries (`log::chunk`: its meta as the body, its entries
+//! beside it); `/log/query` a `LogQuery` → a `LogPage`; `/outbox` → what
+//! waits for the origin; `/outbox/retry` → how many parked messages were
+//! brought back.
 
 mod delivery;
 mod log_table;
@@ -20,6 +22,7 @@ mod rows;
 mod sql_store;
 
 use crate::ledger::{self, Decision, Store, Submission};
+use crate::log::chunk::ChunkMeta;
 use crate::log::LogQuery;
 use sql_store::SqlStore;
 use std::cell::Cell;
@@ -58,13 +61,6 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error      TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at);
-CREATE TABLE IF NOT EXISTS log (
-    id       TEXT PRIMARY KEY,
-    campaign TEXT,
-    code     TEXT NOT NULL,
-    entry    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS log_code ON log (code, id);
 ";
 
 /// The object, as `js/entry.mjs` constructs it inside the class the runtime
@@ -101,14 +97,19 @@ impl CampaignObject {
     /// body; the route's JSON answer. An RPC call skips building, sending
     /// and parsing an HTTP request and response on both sides: the hop
     /// into the object, which every postback that reaches it pays, costs
-    /// well under half as much.
+    /// well under half as much. `/log` also takes `entries`, a chunk's
+    /// JSON array, kept a JavaScript string: it only passes through, to
+    /// SQLite.
     #[wasm_bindgen(js_name = call)]
     pub async fn call_rpc(
         &self,
         target: String,
         body: String,
+        entries: JsValue,
     ) -> std::result::Result<String, JsValue> {
-        self.answer(&target, &body).await.map_err(to_js_error)
+        self.answer(&target, &body, entries)
+            .await
+            .map_err(to_js_error)
     }
 
     /// The outbox's alarm: delivers what is due.
@@ -129,7 +130,7 @@ fn to_js_error(error: worker::Error) -> JsValue {
 impl CampaignObject {
     /// Runs one route: `target` is its path and query, `body` its JSON
     /// (empty for the reads); its JSON answer (empty for `/log`).
-    async fn answer(&self, target: &str, body: &str) -> Result<String> {
+    async fn answer(&self, target: &str, body: &str, entries: JsValue) -> Result<String> {
         let first_request = self.ensure_schema()?;
         if first_request && delivery::has_waiting(&self.sql()).unwrap_or(true) {
             // A restarted object resumes delivering what it had accepted.
@@ -149,8 +150,16 @@ impl CampaignObject {
             }
             "/log" => {
                 let bound = param("bound").and_then(|b| b.parse::<u32>().ok());
-                // Rows as the edge wrote them (`log::rows_json`).
-                log_table::insert(&self.sql(), body, bound, self.prune_due(now_millis()))?;
+                // A chunk as the edge wrote it: its meta here, its entries
+                // stored as they came.
+                let meta: ChunkMeta = read_json(body)?;
+                if !entries.is_string() {
+                    return Err(worker::Error::RustError(
+                        "a log chunk without its entries".to_owned(),
+                    ));
+                }
+                let prune = self.prune_due(now_millis());
+                log_table::insert(&self.sql(), &meta, entries, bound, prune)?;
                 Ok(String::new())
             }
             "/log/query" => {
@@ -183,6 +192,8 @@ impl CampaignObject {
             return Ok(false);
         }
         self.sql().exec(SCHEMA, None)?;
+        self.sql().exec(log_table::SCHEMA, None)?;
+        log_table::migrate(&self.sql())?;
         self.schema_ready.set(true);
         Ok(true)
     }
@@ -204,9 +215,9 @@ impl CampaignObject {
         let entry = submission.log.decided(&verdict, now_ms, nonce_u32());
         // The postback counted whatever happens to its log row.
         let prune = self.prune_due(now_ms);
-        let rows = crate::log::rows_json(std::slice::from_ref(&entry))
-            .map_err(|e| worker::Error::RustError(e.to_string()));
-        if let Err(e) = rows.and_then(|rows| log_table::insert(&self.sql(), &rows, None, prune)) {
+        let (meta, entries) = crate::log::chunk::chunk_of([&entry]);
+        let entries = JsValue::from_str(&entries);
+        if let Err(e) = log_table::insert(&self.sql(), &meta, entries, None, prune) {
             console_error!("log row for {}: {e}", submission.campaign_id);
         }
         if committed {

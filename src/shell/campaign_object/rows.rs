@@ -12,6 +12,11 @@ pub fn all(cursor: SqlCursor) -> Result<Vec<Row>> {
     cursor.raw().map(|row| row.map(Row)).collect()
 }
 
+/// The rows of a query as they are read, so a reader can stop early.
+pub fn each(cursor: SqlCursor) -> impl Iterator<Item = Result<Row>> {
+    cursor.raw().map(|row| row.map(Row))
+}
+
 /// The first row of a query, if any.
 pub fn first(cursor: SqlCursor) -> Result<Option<Row>> {
     cursor.raw().next().transpose().map(|row| row.map(Row))
