@@ -54,29 +54,38 @@ function onUncaught(error) {
 addEventListener("error", (event) => onUncaught(event.error));
 addEventListener("unhandledrejection", (event) => onUncaught(event.reason));
 
+// The header sets of nearly every answer, by the letter `Reply::to_wire`
+// marks them with (src/reply.rs, PRESETS): ready objects, copied by each
+// Response instead of parsed from the answer.
+const PRESETS = {
+  j: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+  t: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+  h: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+};
+
 function crashResponse(error) {
   console.error("postback-edge: the worker crashed:", error);
-  return new Response(crashBody, {
-    status: 500,
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
-  });
+  return new Response(crashBody, { status: 500, headers: PRESETS.j });
 }
 
 /**
- * The Rust answer (`Reply::to_wire`, src/reply.rs): the status, one
- * `name: value` line per header, an empty line, the body. The headers go
- * to the Response as an object: workerd takes one several times faster
- * than a list of pairs.
+ * The Rust answer (`Reply::to_wire`, src/reply.rs): the status in three
+ * digits, then a preset's letter and the body, or one `\nname: value` line
+ * per header, an empty line, the body. The headers go to the Response as
+ * an object: workerd takes one several times faster than a list of pairs.
  */
 function toResponse(wire) {
+  const status = Number(wire.slice(0, 3));
+  const preset = PRESETS[wire[3]];
+  if (preset) return new Response(wire.slice(4), { status, headers: preset });
   const end = wire.indexOf("\n\n");
-  const lines = wire.slice(0, end).split("\n");
+  const lines = wire.slice(4, end).split("\n");
   const headers = {};
-  for (let i = 1; i < lines.length; i++) {
-    const colon = lines[i].indexOf(": ");
-    headers[lines[i].slice(0, colon)] = lines[i].slice(colon + 2);
+  for (const line of lines) {
+    const colon = line.indexOf(": ");
+    headers[line.slice(0, colon)] = line.slice(colon + 2);
   }
-  return new Response(wire.slice(end + 2), { status: Number(lines[0]), headers });
+  return new Response(wire.slice(end + 2), { status, headers });
 }
 
 export default {

@@ -6,6 +6,8 @@ use crate::ledger::Verdict;
 use crate::status::Status;
 use serde::Serialize;
 use serde_json::json;
+use std::fmt::Write;
+use std::sync::OnceLock;
 
 /// An HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +22,13 @@ pub struct Reply {
 }
 
 pub const JSON: &str = "application/json; charset=utf-8";
+pub const TEXT: &str = "text/plain; charset=utf-8";
+pub const HTML: &str = "text/html; charset=utf-8";
+
+/// The answers whose headers are just a content type and `cache-control:
+/// no-store` (nearly all), by the letter `to_wire` marks them with; the
+/// guard in `js/entry.mjs` keeps the same sets as ready header objects.
+const PRESETS: [(char, &str); 3] = [('j', JSON), ('t', TEXT), ('h', HTML)];
 
 impl Reply {
     pub fn json(status: u16, body: String) -> Reply {
@@ -34,7 +43,7 @@ impl Reply {
 
     pub fn text(status: u16, body: &str) -> Reply {
         Reply {
-            content_type: "text/plain; charset=utf-8",
+            content_type: TEXT,
             ..Reply::json(status, body.to_owned())
         }
     }
@@ -48,17 +57,10 @@ impl Reply {
 
     /// A rejected (or unreadable) postback.
     pub fn refused(refusal: &Refusal) -> Reply {
-        #[derive(Serialize)]
-        struct Refused {
-            error: ErrorBody,
-            status: &'static str,
-        }
-        let body = Refused {
-            error: refusal.to_error_body(),
-            status: "rejected",
+        let body = match refusal {
+            Refusal::Rejected(rejection) => rejected_body(*rejection),
+            Refusal::BadRequest(_) => refused_body(refusal),
         };
-        // Strings and a struct: serializing cannot fail.
-        let body = serde_json::to_string(&body).unwrap_or_default();
         Reply::json(refusal.http_status(), body)
     }
 
@@ -114,11 +116,27 @@ impl Reply {
     }
 
     /// The answer as one string, the way `js/entry.mjs` takes it from the
-    /// wasm: the status, one `name: value` line per header, an empty line,
-    /// the body. One string crosses into JavaScript, instead of a call per
-    /// header and one for the body. A header value with a line break (no
-    /// valid answer has one) makes the answer `internal_error`.
+    /// wasm: the status in three digits, then either the letter of a
+    /// header preset (see [`PRESETS`]) and the body, or one `\nname: value`
+    /// line per header, an empty line and the body. One string crosses
+    /// into JavaScript, instead of a call per header and one for the body.
+    /// A header value with a line break (no valid answer has one) makes the
+    /// answer `internal_error`.
     pub fn to_wire(&self) -> String {
+        let status = if (100..=999).contains(&self.status) {
+            self.status
+        } else {
+            500
+        };
+        let mut wire = String::with_capacity(96 + self.body.len());
+        let _ = write!(wire, "{status}");
+        let plain = self.location.is_none() && self.allow.is_none() && status != 401;
+        let preset = PRESETS.iter().find(|(_, t)| *t == self.content_type);
+        if let (true, Some((letter, _))) = (plain, preset) {
+            wire.push(*letter);
+            wire.push_str(&self.body);
+            return wire;
+        }
         let headers = self.headers();
         if headers
             .iter()
@@ -126,8 +144,6 @@ impl Reply {
         {
             return Reply::rejected(Rejection::InternalError).to_wire();
         }
-        let mut wire = String::with_capacity(96 + self.body.len());
-        wire.push_str(&self.status.to_string());
         for (name, value) in headers {
             wire.push('\n');
             wire.push_str(name);
@@ -158,6 +174,38 @@ impl Reply {
             )
         }
     }
+}
+
+fn refused_body(refusal: &Refusal) -> String {
+    #[derive(Serialize)]
+    struct Refused {
+        error: ErrorBody,
+        status: &'static str,
+    }
+    let body = Refused {
+        error: refusal.to_error_body(),
+        status: "rejected",
+    };
+    // Strings and a struct: serializing cannot fail.
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
+/// A catalog rejection's body: the same text for every postback refused
+/// for that reason, serialized once per isolate.
+fn rejected_body(rejection: Rejection) -> String {
+    static BODIES: OnceLock<Vec<String>> = OnceLock::new();
+    let bodies = BODIES.get_or_init(|| {
+        Rejection::ALL
+            .iter()
+            .map(|r| refused_body(&Refusal::Rejected(*r)))
+            .collect()
+    });
+    Rejection::ALL
+        .iter()
+        .position(|r| *r == rejection)
+        .and_then(|index| bodies.get(index))
+        .cloned()
+        .unwrap_or_else(|| refused_body(&Refusal::Rejected(rejection)))
 }
 
 #[cfg(test)]
@@ -202,6 +250,19 @@ mod tests {
     }
 
     #[test]
+    fn every_rejection_answers_its_own_body_each_time() {
+        for rejection in Rejection::ALL {
+            let fresh = refused_body(&Refusal::Rejected(rejection));
+            assert_eq!(Reply::rejected(rejection).body, fresh, "{rejection:?}");
+            assert_eq!(Reply::rejected(rejection).body, fresh, "{rejection:?}");
+            assert_eq!(
+                body(&Reply::rejected(rejection))["error"]["code"],
+                rejection.code()
+            );
+        }
+    }
+
+    #[test]
     fn unknown_codes_from_the_object_are_invalid_error_code() {
         let r = Reply::from_verdict(
             &Verdict::Rejected {
@@ -222,10 +283,19 @@ mod tests {
 
     /// Splits a wire answer the way `js/entry.mjs` does.
     fn from_wire(wire: &str) -> (u16, Vec<(String, String)>, String) {
-        let (head, body) = wire.split_once("\n\n").unwrap();
-        let mut lines = head.split('\n');
-        let status = lines.next().unwrap().parse().unwrap();
-        let headers = lines
+        let status = wire[..3].parse().unwrap();
+        let rest = &wire[3..];
+        let no_store = ("cache-control".to_owned(), "no-store".to_owned());
+        if let Some((_, content_type)) = PRESETS.iter().find(|(l, _)| rest.starts_with(*l)) {
+            let headers = vec![
+                ("content-type".to_owned(), (*content_type).to_owned()),
+                no_store,
+            ];
+            return (status, headers, rest[1..].to_owned());
+        }
+        let (head, body) = rest.strip_prefix('\n').unwrap().split_once("\n\n").unwrap();
+        let headers = head
+            .split('\n')
             .map(|l| {
                 let (n, v) = l.split_once(": ").unwrap();
                 (n.to_owned(), v.to_owned())
@@ -300,9 +370,11 @@ mod tests {
             .all(|(n, _)| n != "location" && n != "set-cookie"));
         assert!(body.contains("internal_error"));
         for status in [200, 302, 400, 503] {
-            assert!(Reply::text(status, "x")
-                .to_wire()
-                .starts_with(&format!("{status}\n")));
+            assert_eq!(Reply::text(status, "x").to_wire(), format!("{status}tx"));
         }
+        // A preset answer's body may start with anything, a line break too.
+        let (status, headers, body) = from_wire(&Reply::text(200, "\n\nx").to_wire());
+        assert_eq!((status, body.as_str()), (200, "\n\nx"));
+        assert_eq!(headers[0], ("content-type".to_owned(), TEXT.to_owned()));
     }
 }

@@ -52,6 +52,30 @@ describe("edge checks", () => {
     assert.equal(res.text, "ok");
   });
 
+  test("answers carry their content type and are never cached", async () => {
+    const expect = [
+      ["/healthz", 200, "text/plain; charset=utf-8"],
+      ["/postback?goal=1", 400, "application/json; charset=utf-8"],
+      ["/nope", 404, "application/json; charset=utf-8"],
+    ];
+    for (const [path, status, type] of expect) {
+      const res = await worker.fetch(path);
+      assert.equal(res.status, status, path);
+      assert.equal(res.headers.get("content-type"), type, path);
+      assert.equal(res.headers.get("cache-control"), "no-store", path);
+    }
+    // Answers with headers of their own keep them, and the body whole.
+    const allowed = await worker.fetch("/postback", { method: "DELETE" });
+    assert.equal(allowed.status, 405);
+    assert.equal(allowed.headers.get("allow"), "GET, POST");
+    assert.equal(allowed.headers.get("cache-control"), "no-store");
+    assert.equal(allowed.json.error.code, "method_not_allowed");
+    const unauthorized = await worker.fetch("/logs/postbacks");
+    assert.equal(unauthorized.status, 401);
+    assert.match(unauthorized.headers.get("www-authenticate"), /^Basic/);
+    assert.equal(unauthorized.headers.get("content-type"), "application/json; charset=utf-8");
+  });
+
   test("click_id_missing, absent or empty", async () => {
     assertRejected(await worker.postback({ goal: "1" }), "click_id_missing");
     assertRejected(await worker.postback({ click_id: "" }), "click_id_missing");

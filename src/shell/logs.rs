@@ -99,7 +99,7 @@ pub async fn log_page(req: &Request, raw: &str, env: &Env) -> Reply {
             let next =
                 next_before(&page, &query).map(|last| query.next_page(&last, since.as_deref()));
             Reply {
-                content_type: "text/html; charset=utf-8",
+                content_type: crate::reply::HTML,
                 ..Reply::json(
                     200,
                     render_page(&page, &query, since.as_deref(), next.as_deref()),
