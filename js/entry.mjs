@@ -18,8 +18,8 @@ export class CampaignObject extends DurableObject {
   }
 
   /** One of the object's routes (see src/shell/campaign_object/mod.rs). */
-  call(target, body, entries) {
-    return this.object.call(target, body, entries);
+  call(target, body) {
+    return this.object.call(target, body);
   }
 
   alarm() {

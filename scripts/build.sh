@@ -19,7 +19,7 @@ export RUSTUP_TOOLCHAIN
 if [ "$RUSTUP_TOOLCHAIN" != stable ]; then
   CARGO_UNSTABLE_BUILD_STD=std,panic_abort
   CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
-  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
+  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
   export CARGO_UNSTABLE_BUILD_STD CARGO_UNSTABLE_BUILD_STD_FEATURES RUSTFLAGS
 fi
 worker-build --release

@@ -15,11 +15,12 @@
 //! oldest ([`PageBuilder::wants`]).
 
 use super::{count_key, LogEntry, LogQuery};
-use serde::{Deserialize, Serialize};
+use crate::params::Params;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use std::collections::BTreeMap;
 
 /// What a store keeps beside a chunk's entries.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChunkMeta {
     /// The smallest and largest entry id in it.
     pub first_id: String,
@@ -28,8 +29,42 @@ pub struct ChunkMeta {
     /// names none (only the unattributed store has such chunks).
     pub campaign: Option<String>,
     pub count: u32,
-    /// Entries per count key (the code, or `accepted`).
-    pub codes: BTreeMap<String, u32>,
+    /// Entries per count key (the code, or `accepted`), as the JSON object
+    /// the store keeps.
+    pub codes: String,
+}
+
+impl ChunkMeta {
+    /// The meta as query parameters, the way the edge hands it to the
+    /// object beside the entries.
+    pub fn to_query(&self) -> String {
+        let encode = |v: &str| utf8_percent_encode(v, NON_ALPHANUMERIC).to_string();
+        let mut query = format!(
+            "first={}&last={}&count={}&codes={}",
+            encode(&self.first_id),
+            encode(&self.last_id),
+            self.count,
+            encode(&self.codes)
+        );
+        if let Some(campaign) = &self.campaign {
+            query.push_str("&campaign=");
+            query.push_str(&encode(campaign));
+        }
+        query
+    }
+
+    /// The meta from [`ChunkMeta::to_query`]'s parameters; `None` if one
+    /// is missing or the count is not a number. (The store checks that
+    /// `codes` is JSON as it writes it.)
+    pub fn from_params(params: &Params) -> Option<ChunkMeta> {
+        Some(ChunkMeta {
+            first_id: params.get("first")?.to_owned(),
+            last_id: params.get("last")?.to_owned(),
+            campaign: params.get("campaign").map(str::to_owned),
+            count: params.get("count")?.parse().ok()?,
+            codes: params.get("codes")?.to_owned(),
+        })
+    }
 }
 
 /// A chunk being written: entries serialized as they come.
@@ -38,6 +73,8 @@ pub struct ChunkWriter {
     /// The JSON array so far (without its closing bracket).
     body: Vec<u8>,
     meta: ChunkMeta,
+    /// Entries per count key: a handful of codes, searched in a list.
+    codes: Vec<(String, u32)>,
 }
 
 impl ChunkWriter {
@@ -74,7 +111,11 @@ impl ChunkWriter {
             }
         }
         meta.count += 1;
-        *meta.codes.entry(count_key(entry).to_owned()).or_default() += 1;
+        let key = count_key(entry);
+        match self.codes.iter_mut().find(|(code, _)| code == key) {
+            Some((_, n)) => *n += 1,
+            None => self.codes.push((key.to_owned(), 1)),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -93,6 +134,19 @@ impl ChunkWriter {
         self.body.push(b']');
         // serde_json writes UTF-8 only: the check never fails.
         let body = String::from_utf8(self.body).unwrap_or_else(|_| "[]".to_owned());
+        self.codes.sort_unstable();
+        let mut codes = String::from("{");
+        for (i, (code, n)) in self.codes.iter().enumerate() {
+            if i > 0 {
+                codes.push(',');
+            }
+            // A string: serializing it cannot fail.
+            codes.push_str(&serde_json::to_string(code).unwrap_or_default());
+            codes.push(':');
+            codes.push_str(&n.to_string());
+        }
+        codes.push('}');
+        self.meta.codes = codes;
         (self.meta, body)
     }
 }
@@ -171,7 +225,7 @@ impl<'q> PageBuilder<'q> {
         if self.entries.len() == before {
             return;
         }
-        self.entries.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        super::newest_first(&mut self.entries);
         self.entries.truncate(self.limit());
     }
 
@@ -197,9 +251,9 @@ pub fn count_into(counts: &mut BTreeMap<String, u64>, query: &LogQuery, chunk: &
 /// keeps of its oldest chunk when the bound falls inside it. `None` when
 /// nothing is left.
 pub fn without_oldest(mut chunk: Vec<LogEntry>, drop: usize) -> Option<(ChunkMeta, String)> {
-    chunk.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-    let kept = chunk.get(drop..).filter(|kept| !kept.is_empty())?;
-    Some(chunk_of(kept))
+    super::newest_first(&mut chunk);
+    let keep = chunk.len().checked_sub(drop).filter(|&keep| keep > 0)?;
+    Some(chunk_of(&chunk[..keep]))
 }
 
 #[cfg(test)]
@@ -249,8 +303,28 @@ mod tests {
         assert_eq!((meta.first_id.as_str(), meta.last_id.as_str()), ("1", "3"));
         assert_eq!(meta.campaign.as_deref(), Some("1001"));
         assert_eq!(meta.count, 3);
-        let codes: Vec<_> = meta.codes.iter().map(|(k, n)| (k.as_str(), *n)).collect();
-        assert_eq!(codes, [("accepted", 1), ("goal_not_found", 2)]);
+        assert_eq!(meta.codes, r#"{"accepted":1,"goal_not_found":2}"#);
+    }
+
+    #[test]
+    fn the_meta_crosses_to_the_object_as_query_parameters() {
+        let (meta, _) = chunk_of(&[
+            entry("001-a", Some("summer & co"), Some("goal_not_found")),
+            entry("002-b", Some("summer & co"), None),
+        ]);
+        let params = Params::from_query(&meta.to_query()).unwrap();
+        assert_eq!(ChunkMeta::from_params(&params), Some(meta));
+        let (mixed, _) = chunk_of(&[entry("1", Some("a"), None), entry("2", None, None)]);
+        let params = Params::from_query(&mixed.to_query()).unwrap();
+        assert_eq!(ChunkMeta::from_params(&params), Some(mixed));
+        for broken in [
+            "first=1&last=2&count=x&codes={}",
+            "first=1&last=2&count=1",
+            "last=2&count=1&codes={}",
+        ] {
+            let params = Params::from_query(broken).unwrap();
+            assert_eq!(ChunkMeta::from_params(&params), None, "{broken}");
+        }
     }
 
     #[test]
@@ -266,7 +340,10 @@ mod tests {
     #[test]
     fn an_empty_chunk_is_an_empty_array() {
         let (meta, body) = ChunkWriter::default().finish();
-        assert_eq!((meta.count, body.as_str()), (0, "[]"));
+        assert_eq!(
+            (meta.count, body.as_str(), meta.codes.as_str()),
+            (0, "[]", "{}")
+        );
         assert_eq!(entries(&body).unwrap(), vec![]);
     }
 

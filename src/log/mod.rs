@@ -250,7 +250,7 @@ fn clip(value: &str) -> String {
 
 /// A log query: `campaign_id`, `code`, `since` (RFC 3339 or Unix seconds),
 /// `before` (an entry id: the page after it), `limit`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LogQuery {
     pub campaign_id: Option<String>,
     pub code: Option<String>,
@@ -288,6 +288,39 @@ impl LogQuery {
         })
     }
 
+    /// The query as the edge hands it to each store (`since` already an
+    /// entry id): what [`LogQuery::from_store_params`] reads.
+    pub fn to_store_query(&self) -> String {
+        let mut pairs = vec![];
+        let fields = [
+            ("campaign_id", &self.campaign_id),
+            ("code", &self.code),
+            ("since_id", &self.since_id),
+            ("before", &self.before),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                pairs.push(format!("{name}={}", encode(value)));
+            }
+        }
+        pairs.push(format!("limit={}", self.limit));
+        pairs.join("&")
+    }
+
+    /// A query as [`LogQuery::to_store_query`] wrote it; `None` if its
+    /// limit is missing or out of range.
+    pub fn from_store_params(params: &Params) -> Option<LogQuery> {
+        let get = |n: &str| params.get(n).map(str::to_owned);
+        let limit = params.get("limit")?.parse::<u32>().ok()?;
+        Some(LogQuery {
+            campaign_id: get("campaign_id"),
+            code: get("code"),
+            since_id: get("since_id"),
+            before: get("before"),
+            limit: Some(limit).filter(|l| (1..=MAX_LIMIT).contains(l))?,
+        })
+    }
+
     /// The query string that shows the next page after `last`.
     pub fn next_page(&self, last: &str, since: Option<&str>) -> String {
         let mut pairs = vec![];
@@ -305,15 +338,15 @@ impl LogQuery {
         pairs.push(("before", last));
         pairs
             .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
-                )
-            })
+            .map(|(k, v)| format!("{k}={}", encode(v)))
             .collect::<Vec<_>>()
             .join("&")
     }
+}
+
+/// A query string value, percent-encoded.
+fn encode(value: &str) -> percent_encoding::PercentEncode<'_> {
+    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
 }
 
 fn parse_since(text: &str) -> Result<u64, BadRequest> {
@@ -351,7 +384,7 @@ pub fn merge(pages: Vec<LogPage>, limit: u32) -> LogPage {
             *merged.counts.entry(code).or_default() += n;
         }
     }
-    merged.entries.sort_by(|a, b| b.id.cmp(&a.id));
+    newest_first(&mut merged.entries);
     merged.entries.truncate(limit as usize);
     merged.entries = merged
         .entries
@@ -359,6 +392,12 @@ pub fn merge(pages: Vec<LogPage>, limit: u32) -> LogPage {
         .map(LogEntry::with_texts)
         .collect();
     merged
+}
+
+/// Sorts entries newest first (ids are unique: no order to keep among
+/// equals). The one sort of entries in the wasm, for every caller.
+pub fn newest_first(entries: &mut [LogEntry]) {
+    entries.sort_unstable_by(|a, b| b.id.cmp(&a.id));
 }
 
 impl LogEntry {
@@ -556,9 +595,31 @@ mod tests {
         );
         // The refused entry names no campaign, the accepted one does.
         assert_eq!(meta.campaign, None);
-        assert_eq!(meta.codes.get("goal_not_found"), Some(&1));
-        assert_eq!(meta.codes.get("accepted"), Some(&1));
+        assert_eq!(meta.codes, r#"{"accepted":1,"goal_not_found":1}"#);
         // Redacted in the stored text as everywhere else.
         assert!(!body.contains("s3cret"));
+    }
+
+    #[test]
+    fn a_query_crosses_to_the_stores_whole() {
+        let full = LogQuery {
+            campaign_id: Some("summer & co".into()),
+            code: Some("goal_not_found".into()),
+            since_id: Some(entry_id(1_790_000_000_123, 0)),
+            before: Some(entry_id(1_790_000_000_999, 7)),
+            limit: 500,
+        };
+        let bare = LogQuery {
+            limit: 1,
+            ..LogQuery::default()
+        };
+        for query in [full, bare] {
+            let params = Params::from_query(&query.to_store_query()).unwrap();
+            assert_eq!(LogQuery::from_store_params(&params), Some(query));
+        }
+        for broken in ["", "limit=0", "limit=501", "limit=x&code=a"] {
+            let params = Params::from_query(broken).unwrap();
+            assert_eq!(LogQuery::from_store_params(&params), None, "{broken}");
+        }
     }
 }

@@ -61,9 +61,9 @@ async fn flush(env: &Env) {
     let chunks = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
     COUNT.with(|c| c.set(0));
     SCHEDULED.with(|s| s.set(false));
-    let writes = chunks.into_iter().map(|(destination, chunk)| async move {
-        object_client::write_logs(env, &destination, chunk).await
-    });
+    let writes = chunks
+        .into_iter()
+        .map(|(destination, chunk)| object_client::write_logs(env, destination, chunk));
     for result in super::join::join_all(writes).await {
         if let Err(e) = result {
             console_error!("writing the postbacks log: {e}");

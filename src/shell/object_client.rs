@@ -23,22 +23,6 @@ extern "C" {
 
     #[wasm_bindgen(method, catch)]
     fn call(this: &CampaignRpc, target: &str, body: &str) -> std::result::Result<Promise, JsValue>;
-
-    /// `/log`'s call: the chunk's meta as the body, and its entries.
-    #[wasm_bindgen(method, catch, js_name = call)]
-    fn call_log(
-        this: &CampaignRpc,
-        target: &str,
-        meta: &str,
-        entries: &str,
-    ) -> std::result::Result<Promise, JsValue>;
-}
-
-fn stub(env: &Env, object: &str) -> Outcome<CampaignRpc> {
-    env.durable_object(BINDING)
-        .and_then(|ns| ns.get_by_name(object))
-        .map(|stub| stub.into_rpc::<CampaignRpc>())
-        .map_err(|e| e.to_string())
 }
 
 /// Calls one of an object's routes over RPC: the route with its query, the
@@ -62,7 +46,12 @@ async fn call<B: Serialize, T: DeserializeOwned>(
 
 /// The same with the body already JSON text; the answer's text.
 async fn call_with_text(env: &Env, object: &str, target: &str, body: &str) -> Outcome<String> {
-    let answer = match stub(env, object)?.call(target, body) {
+    let stub = env
+        .durable_object(BINDING)
+        .and_then(|ns| ns.get_by_name(object))
+        .map_err(|e| e.to_string())?
+        .into_rpc::<CampaignRpc>();
+    let answer = match stub.call(target, body) {
         Ok(promise) => JsFuture::from(promise).await,
         Err(e) => Err(e),
     }
@@ -91,31 +80,26 @@ pub fn log_destination(entry: &LogEntry, campaign_exists: bool) -> &str {
 }
 
 /// Writes a chunk of entries to one object's log.
-pub async fn write_logs(env: &Env, object: &str, chunk: ChunkWriter) -> Outcome<()> {
+pub async fn write_logs(env: &Env, object: String, chunk: ChunkWriter) -> Outcome<()> {
     let (meta, entries) = chunk.finish();
-    let meta = serde_json::to_string(&meta).map_err(|e| e.to_string())?;
-    let target = if object == UNATTRIBUTED {
+    let mut target = format!("/log?{}", meta.to_query());
+    if object == UNATTRIBUTED {
         // LOG_UNATTRIBUTED_MAX lowers the bound (for tests); never raises it.
         let bound = env
             .var("LOG_UNATTRIBUTED_MAX")
             .ok()
             .and_then(|v| v.to_string().parse::<u32>().ok())
             .map_or(MAX_UNATTRIBUTED, |b| b.min(MAX_UNATTRIBUTED));
-        format!("/log?bound={bound}")
-    } else {
-        "/log".to_owned()
-    };
-    let answer = match stub(env, object)?.call_log(&target, &meta, &entries) {
-        Ok(promise) => JsFuture::from(promise).await,
-        Err(e) => Err(e),
-    };
-    answer
+        target.push_str(&format!("&bound={bound}"));
+    }
+    call_with_text(env, &object, &target, &entries)
+        .await
         .map(drop)
-        .map_err(|e| format!("{object}{target}: {}", super::platform::error_text(&e)))
 }
 
 pub async fn query_log(env: &Env, object: &str, query: &LogQuery) -> Outcome<LogPage> {
-    call(env, object, "/log/query", Some(query)).await
+    let target = format!("/log/query?{}", query.to_store_query());
+    call::<(), _>(env, object, &target, None).await
 }
 
 pub async fn outbox_status(env: &Env, campaign: &str) -> Outcome<serde_json::Value> {

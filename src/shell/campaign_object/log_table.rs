@@ -36,21 +36,7 @@ pub fn insert(
     bound: Option<u32>,
     prune_at: Option<u64>,
 ) -> Result<()> {
-    let codes = serde_json::to_string(&meta.codes).map_err(|e| Error::RustError(e.to_string()))?;
-    sql.exec_raw(
-        "INSERT INTO log_chunks (first_id, last_id, campaign, count, codes, entries)
-         VALUES (?, ?, ?, ?, ?, ?)",
-        vec![
-            JsValue::from_str(&meta.first_id),
-            JsValue::from_str(&meta.last_id),
-            meta.campaign
-                .as_deref()
-                .map_or(JsValue::NULL, JsValue::from_str),
-            JsValue::from(meta.count),
-            JsValue::from_str(&codes),
-            entries,
-        ],
-    )?;
+    store(sql, meta, entries)?;
     if let Some(now_ms) = prune_at {
         // A chunk goes when its newest entry is past retention: entries
         // are kept at least that long.
@@ -63,6 +49,26 @@ pub fn insert(
     if let Some(bound) = bound {
         keep_newest(sql, u64::from(bound))?;
     }
+    Ok(())
+}
+
+fn store(sql: &SqlStorage, meta: &ChunkMeta, entries: JsValue) -> Result<()> {
+    // json(): codes that are not JSON fail the insert, rather than every
+    // later query that reads them.
+    sql.exec_raw(
+        "INSERT INTO log_chunks (first_id, last_id, campaign, count, codes, entries)
+         VALUES (?, ?, ?, ?, json(?), ?)",
+        vec![
+            JsValue::from_str(&meta.first_id),
+            JsValue::from_str(&meta.last_id),
+            meta.campaign
+                .as_deref()
+                .map_or(JsValue::NULL, JsValue::from_str),
+            JsValue::from(meta.count),
+            JsValue::from_str(&meta.codes),
+            entries,
+        ],
+    )?;
     Ok(())
 }
 
@@ -81,37 +87,20 @@ fn keep_newest(sql: &SqlStorage, bound: u64) -> Result<()> {
         else {
             break;
         };
-        let seq = oldest.int(0)?;
         let count = u64::try_from(oldest.int(1)?).unwrap_or(0);
-        if count <= excess {
-            sql.exec("DELETE FROM log_chunks WHERE seq = ?", vec![seq.into()])?;
-            excess -= count;
-            continue;
-        }
-        let kept = chunk::without_oldest(parse(&oldest.text(2)?)?, excess as usize);
-        match kept {
-            Some((meta, entries)) => {
-                let codes = serde_json::to_string(&meta.codes)
-                    .map_err(|e| Error::RustError(e.to_string()))?;
-                sql.exec(
-                    "UPDATE log_chunks SET first_id = ?, last_id = ?, campaign = ?, count = ?,
-                         codes = ?, entries = ? WHERE seq = ?",
-                    vec![
-                        meta.first_id.into(),
-                        meta.last_id.into(),
-                        meta.campaign.into(),
-                        SqlStorageValue::Integer(i64::from(meta.count)),
-                        codes.into(),
-                        entries.into(),
-                        seq.into(),
-                    ],
-                )?;
+        sql.exec(
+            "DELETE FROM log_chunks WHERE seq = ?",
+            vec![oldest.int(0)?.into()],
+        )?;
+        if count > excess {
+            // The bound falls inside this chunk: its newest entries stay.
+            let drop = usize::try_from(excess).unwrap_or(usize::MAX);
+            if let Some((meta, entries)) = chunk::without_oldest(parse(&oldest.text(2)?)?, drop) {
+                store(sql, &meta, JsValue::from_str(&entries))?;
             }
-            None => {
-                sql.exec("DELETE FROM log_chunks WHERE seq = ?", vec![seq.into()])?;
-            }
+            break;
         }
-        break;
+        excess -= count;
     }
     Ok(())
 }
@@ -193,15 +182,17 @@ pub fn query(sql: &SqlStorage, query: &LogQuery) -> Result<LogPage> {
 /// own counts where a chunk lies wholly inside, from the entries of the
 /// few that do not (one that straddles `since`; one of mixed campaigns).
 fn counts(sql: &SqlStorage, query: &LogQuery) -> Result<BTreeMap<String, u64>> {
-    let scope = vec![
-        text_or_null(&query.campaign_id),
-        text_or_null(&query.since_id),
-    ];
+    let scope = || {
+        vec![
+            text_or_null(&query.campaign_id),
+            text_or_null(&query.since_id),
+        ]
+    };
     let whole = super::rows::all(sql.exec(
         "SELECT j.key, SUM(j.value) FROM log_chunks c, json_each(c.codes) j
              WHERE (?1 IS NULL OR c.campaign IS ?1) AND (?2 IS NULL OR c.first_id >= ?2)
              GROUP BY j.key",
-        scope.clone(),
+        scope(),
     )?)?;
     let mut counts = whole
         .iter()
@@ -212,7 +203,7 @@ fn counts(sql: &SqlStorage, query: &LogQuery) -> Result<BTreeMap<String, u64>> {
              WHERE (?1 IS NULL OR campaign IS ?1 OR campaign IS NULL)
                AND (?2 IS NULL OR last_id >= ?2)
                AND NOT ((?1 IS NULL OR campaign IS ?1) AND (?2 IS NULL OR first_id >= ?2))",
-        scope,
+        scope(),
     )?)?;
     for row in partial {
         chunk::count_into(&mut counts, query, &parse(&row.text(0)?)?);

@@ -97,19 +97,16 @@ impl CampaignObject {
     /// body; the route's JSON answer. An RPC call skips building, sending
     /// and parsing an HTTP request and response on both sides: the hop
     /// into the object, which every postback that reaches it pays, costs
-    /// well under half as much. `/log` also takes `entries`, a chunk's
-    /// JSON array, kept a JavaScript string: it only passes through, to
-    /// SQLite.
+    /// well under half as much. The body stays a JavaScript string until
+    /// a route reads it: `/log`'s, a chunk of entries, only passes
+    /// through, to SQLite.
     #[wasm_bindgen(js_name = call)]
     pub async fn call_rpc(
         &self,
         target: String,
-        body: String,
-        entries: JsValue,
+        body: JsValue,
     ) -> std::result::Result<String, JsValue> {
-        self.answer(&target, &body, entries)
-            .await
-            .map_err(to_js_error)
+        self.answer(&target, body).await.map_err(to_js_error)
     }
 
     /// The outbox's alarm: delivers what is due.
@@ -129,41 +126,44 @@ fn to_js_error(error: worker::Error) -> JsValue {
 
 impl CampaignObject {
     /// Runs one route: `target` is its path and query, `body` its JSON
-    /// (empty for the reads); its JSON answer (empty for `/log`).
-    async fn answer(&self, target: &str, body: &str, entries: JsValue) -> Result<String> {
+    /// (`/decide`) or a chunk's entries (`/log`); its JSON answer (empty
+    /// for `/log`).
+    async fn answer(&self, target: &str, body: JsValue) -> Result<String> {
         let first_request = self.ensure_schema()?;
         if first_request && delivery::has_waiting(&self.sql()).unwrap_or(true) {
             // A restarted object resumes delivering what it had accepted.
             self.wake_outbox().await;
         }
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let param = |name: &str| {
-            crate::params::Params::from_query(query)
-                .ok()
-                .and_then(|p| p.get(name).map(str::to_owned))
-        };
+        // The edge writes these queries: one that does not read reads as
+        // none, and the route says what it lacks.
+        let params = crate::params::Params::from_query(query).unwrap_or_default();
         match path {
             "/decide" => {
-                let dry_run = param("dry_run").as_deref() == Some("1");
-                let submission: Submission = read_json(body)?;
+                let dry_run = params.get("dry_run") == Some("1");
+                let submission: Submission = read_json(&text(&body))?;
                 self.decide(submission, dry_run).await
             }
             "/log" => {
-                let bound = param("bound").and_then(|b| b.parse::<u32>().ok());
-                // A chunk as the edge wrote it: its meta here, its entries
-                // stored as they came.
-                let meta: ChunkMeta = read_json(body)?;
-                if !entries.is_string() {
-                    return Err(worker::Error::RustError(
-                        "a log chunk without its entries".to_owned(),
-                    ));
-                }
+                // A chunk as the edge wrote it: its meta in the query, its
+                // entries (the body) stored as they came.
+                let meta = ChunkMeta::from_params(&params);
+                let (Some(meta), true) = (meta, body.is_string()) else {
+                    return Err(worker::Error::RustError(format!(
+                        "a log chunk without its meta or entries: {target}"
+                    )));
+                };
+                let bound = params.get("bound").and_then(|b| b.parse::<u32>().ok());
                 let prune = self.prune_due(now_millis());
-                log_table::insert(&self.sql(), &meta, entries, bound, prune)?;
+                log_table::insert(&self.sql(), &meta, body, bound, prune)?;
                 Ok(String::new())
             }
             "/log/query" => {
-                let query: LogQuery = read_json(body)?;
+                let Some(query) = LogQuery::from_store_params(&params) else {
+                    return Err(worker::Error::RustError(format!(
+                        "a bad log query: {target}"
+                    )));
+                };
                 to_json(&log_table::query(&self.sql(), &query)?)
             }
             "/outbox" => to_json(&delivery::status(&self.sql())?),
@@ -247,6 +247,11 @@ impl CampaignObject {
         self.pruned_at.set(now_ms);
         Some(now_ms)
     }
+}
+
+/// A body as text (none: empty).
+fn text(body: &JsValue) -> String {
+    body.as_string().unwrap_or_default()
 }
 
 /// A request body as JSON.
