@@ -37,10 +37,19 @@ pub fn query_of(url: &str) -> &str {
 /// The path of a serialized URL (`https://h/p/q?x#f` → `/p/q`), still
 /// percent-encoded; `/` if it has none.
 pub fn path_of(url: &str) -> &str {
-    let url = url.split(['?', '#']).next().unwrap_or("");
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    match after_scheme.find('/') {
-        Some(slash) => &after_scheme[slash..],
+    // Bytes, not string searchers: read for every request (all ASCII
+    // delimiters, so every cut is on a character boundary).
+    let bytes = url.as_bytes();
+    let end = bytes
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(bytes.len());
+    let start = bytes[..end]
+        .windows(3)
+        .position(|w| w == b"://")
+        .map_or(0, |at| at + 3);
+    match bytes[start..end].iter().position(|&b| b == b'/') {
+        Some(slash) => &url[start + slash..end],
         None => "/",
     }
 }

@@ -82,12 +82,46 @@ pub fn format_rfc3339(seconds: i64, millis: Option<u32>) -> String {
     let in_day = seconds.rem_euclid(DAY);
     let (h, m, s) = (in_day / 3600, in_day / 60 % 60, in_day % 60);
     let Date { year, month, day } = date;
+    // Digits by hand: every log entry has a time, and the formatting
+    // machinery costs more than the date arithmetic.
+    let mut out = String::with_capacity(24);
+    let parts = [
+        (year, 4, '-'),
+        (i64::from(month), 2, '-'),
+        (i64::from(day), 2, 'T'),
+        (h, 2, ':'),
+        (m, 2, ':'),
+        (s, 2, '.'),
+    ];
+    for (value, width, then) in parts {
+        push_padded(&mut out, u64::try_from(value).unwrap_or(0), width);
+        out.push(then);
+    }
     match millis {
-        Some(ms) => format!(
-            "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{:03}Z",
-            ms.min(999)
-        ),
-        None => format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z"),
+        Some(ms) => push_padded(&mut out, u64::from(ms.min(999)), 3),
+        // No fraction: the separator goes.
+        None => {
+            out.pop();
+        }
+    }
+    out.push('Z');
+    out
+}
+
+/// Appends `n` in decimal, zero-padded to at least `width` digits.
+pub fn push_padded(out: &mut String, mut n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 && digits.len() - start >= width.min(digits.len()) {
+            break;
+        }
+    }
+    for &d in &digits[start..] {
+        out.push(char::from(d));
     }
 }
 
