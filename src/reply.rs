@@ -6,7 +6,6 @@ use crate::ledger::Verdict;
 use crate::status::Status;
 use serde::Serialize;
 use serde_json::json;
-use std::fmt::Write;
 use std::sync::OnceLock;
 
 /// An HTTP answer.
@@ -129,7 +128,7 @@ impl Reply {
             500
         };
         let mut wire = String::with_capacity(96 + self.body.len());
-        let _ = write!(wire, "{status}");
+        crate::time::push_padded(&mut wire, u64::from(status), 3);
         let plain = self.location.is_none() && self.allow.is_none() && status != 401;
         let preset = PRESETS.iter().find(|(_, t)| *t == self.content_type);
         if let (true, Some((letter, _))) = (plain, preset) {
