@@ -32,8 +32,8 @@ export default {
     for (let i = 0; i < n; i++) {
       if (!worker) continue;
       const res = await worker.fetch(new Request(target), env, ctx);
-      await res.text();
-      if (i === 0) statuses = String(res.status);
+      const body = await res.text();
+      if (i === 0) statuses = res.status + "\\n" + body;
     }
     return new Response(statuses);
   },
@@ -50,8 +50,8 @@ const click = mintClick(KEY, { campaign: CAMPAIGN.id, time: Math.floor(Date.now(
 async function loop(who, n, path) {
   const started = performance.now();
   const res = await mf.dispatchFetch(`http://localhost/loop?who=${who}&n=${n}&path=${encodeURIComponent(path)}`);
-  const status = await res.text();
-  return { ms: performance.now() - started, status };
+  const [status, ...body] = (await res.text()).split("\n");
+  return { ms: performance.now() - started, status, body: body.join("\n") };
 }
 
 const ROUTES = [
@@ -60,8 +60,14 @@ const ROUTES = [
 ];
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-// Warm both workers (compiled code, caches, the click key).
-for (const [, path] of ROUTES) for (const who of ["ours", "peer"]) await loop(who, 2000, path);
+// Warm both workers (compiled code, caches, the click key). Both answer an
+// edge rejection with the same body, byte for byte: the same contract.
+for (const [route, path] of ROUTES) {
+  const [ours, peer] = [await loop("ours", 2000, path), await loop("peer", 2000, path)];
+  if (path.startsWith("/postback") && ours.body !== peer.body) {
+    throw new Error(`${route}: the peer's body differs from ours:\n${peer.body}\n${ours.body}`);
+  }
+}
 
 // Ours and the peer alternate within each round, so that both see the
 // same machine; the ratio is the median of the rounds' ratios.

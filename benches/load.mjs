@@ -128,8 +128,11 @@ end
   return lua;
 }
 
-// Warm both isolates and caches.
-for (const base of [OURS, PEER]) for (let i = 0; i < 50; i++) await (await fetch(`${base}/postback?click_id=${click}&goal=nope`)).text();
+// Warm both isolates and caches. Both answer the edge rejection with the
+// same body, byte for byte: the same contract.
+const bodies = {};
+for (const base of [OURS, PEER]) for (let i = 0; i < 50; i++) bodies[base] = await (await fetch(`${base}/postback?click_id=${click}&goal=nope`)).text();
+if (bodies[OURS] !== bodies[PEER]) throw new Error(`the peer's edge rejection differs from ours:\n${bodies[PEER]}\n${bodies[OURS]}`);
 
 // Ours and the peer side by side: each pair of routes runs back to back,
 // so both see the same machine; the ratios ours ÷ peer are taken per round,

@@ -1,25 +1,46 @@
 // The peer to beat: a plain JavaScript Worker doing the same edge checks on
-// the same campaign config, the way a user would write it by hand. Only the
-// stateless edge is modelled (no Durable Object); the load benchmark
+// the same campaign config, the way a user would write it by hand, and
+// answering the same contract (SPEC §4's rejected body). Only the stateless
+// edge is modelled (no Durable Object, no postbacks log); the load benchmark
 // compares its edge-rejection route with ours.
 
+// SPEC §2 and §4: each edge rejection's status, message, reason and fix,
+// the texts of our catalog (src/catalog.rs): a user replacing us answers
+// the same contract. The benchmarks check that the bodies match ours byte
+// for byte.
 const MESSAGES = {
-  click_id_missing: [400, "Click ID is missing"],
-  click_not_found: [404, "Click not found"],
-  campaign_not_found: [404, "Campaign not found"],
-  campaign_mismatch: [409, "Campaign mismatch"],
-  secure_code_invalid: [403, "Secure code is not valid"],
-  campaign_not_active: [409, "Campaign is not active"],
-  campaign_privacy_error: [403, "Campaign privacy error"],
-  goal_not_found: [404, "Goal not found in campaign"],
+  click_id_missing: [400, "Click ID is missing",
+    "The postback has no click_id (or clickid) parameter, or it is empty.",
+    "Pass the click id you received on the landing URL back as click_id, e.g. /postback?click_id={click_id}."],
+  click_not_found: [404, "Click not found",
+    "The click id was not issued by this system: it is malformed, truncated or its signature does not verify.",
+    "Send the click id exactly as it arrived on your landing URL, without trimming, re-encoding or substituting it."],
+  campaign_not_found: [404, "Campaign not found",
+    "No campaign exists with the campaign_id (or offer_id) of the postback, or with the campaign the click was made for.",
+    "Check the campaign_id in your postback URL against the campaign in the partner dashboard, or leave it out: the click id carries its campaign."],
+  campaign_mismatch: [409, "Campaign mismatch",
+    "The postback's campaign_id differs from the campaign the click was made for.",
+    "Send the campaign_id of the campaign the click came from, or leave campaign_id out: the click id carries its campaign."],
+  secure_code_invalid: [403, "Secure code is not valid",
+    "The campaign requires a secure postback code and the postback's secure parameter is missing or wrong, or it came from an address the campaign does not allow.",
+    "Add secure=<your campaign's secure code> to the postback URL and send it from one of the campaign's allowed server addresses."],
+  campaign_not_active: [409, "Campaign is not active",
+    "The campaign is paused or disabled, so it accepts no conversions.",
+    "Ask the platform operator to reactivate the campaign, then resend the postback."],
+  campaign_privacy_error: [403, "Campaign privacy error",
+    "The campaign is private or premoderated and the partner of the click is not approved for it.",
+    "Ask the platform operator to approve the partner for this campaign; conversions from unapproved partners are not counted."],
+  goal_not_found: [404, "Goal not found in campaign",
+    "The goal of the postback (or the campaign's default goal, when none is given) is not one of the campaign's goals.",
+    "Send goal=<one of the campaign's goal ids>; goal ids are matched without regard to case."],
 };
 
 let keyPromise;
 const cache = new Map();
 
 function reject(code) {
-  const [status, message] = MESSAGES[code];
-  return Response.json({ status: "rejected", error: { code, message } }, { status });
+  const [status, message, reason, fix] = MESSAGES[code];
+  return Response.json({ error: { code, fix, message, reason }, status: "rejected" }, { status });
 }
 
 function b64urlToBytes(text) {
