@@ -118,14 +118,6 @@ impl ChunkWriter {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.meta.count as usize
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.meta.count == 0
-    }
-
     /// What the store keeps: the meta, and the entries as one JSON array.
     pub fn finish(mut self) -> (ChunkMeta, String) {
         if self.meta.count == 0 {
