@@ -22,6 +22,9 @@ setup:
 	@# The log page is tested in Debian's chromium (a test tool's own browser download fails here).
 	@command -v chromium >/dev/null \
 		|| { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }
+	@# The log migration test writes an earlier version's table with Python's sqlite3.
+	@command -v python3 >/dev/null \
+		|| { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3; }
 	@# npm ci wipes node_modules: only when package-lock.json changed since the last one.
 	@cmp -s package-lock.json node_modules/.setup-stamp 2>/dev/null \
 		|| { npm ci --no-audit --no-fund && cp package-lock.json node_modules/.setup-stamp; }
