@@ -32,6 +32,7 @@ pub fn push(env: &Env, ctx: &Context, entry: LogEntry, campaign_exists: bool) {
     let destination = object_client::log_destination(&entry, campaign_exists);
     WAITING.with(|w| {
         let mut waiting = w.borrow_mut();
+        // The destination is copied only for the window's first entry.
         match waiting.get_mut(destination) {
             Some(chunk) => chunk.push(&entry),
             None => waiting

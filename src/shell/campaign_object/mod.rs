@@ -8,13 +8,13 @@
 //! (SQL calls are synchronous), so no other postback for the campaign can
 //! interleave: that is what makes caps exact.
 //!
-//! Routes (from the edge only, over RPC: `call(route, body[, entries])`;
-//! the object has no fetch handler and is not reachable from outside):
-//! `/decide[?dry_run=1]` a `Submission` → a `Verdict`; `/log[?bound=N]` a
-//! chunk of log entries (`log::chunk`: its meta as the body, its entries
-//! beside it); `/log/query` a `LogQuery` → a `LogPage`; `/outbox` → what
-//! waits for the origin; `/outbox/retry` → how many parked messages were
-//! brought back.
+//! Routes (from the edge only, over RPC: `call(route, body)`; the object
+//! has no fetch handler and is not reachable from outside):
+//! `/decide[?dry_run=1]` a `Submission` → a `Verdict`;
+//! `/log?<chunk meta>[&bound=N]` a chunk of log entries (`log::chunk`: its
+//! meta in the query, its entries as the body); `/log/query?<query>` → a
+//! `LogPage`; `/outbox` → what waits for the origin; `/outbox/retry` → how
+//! many parked messages were brought back.
 
 mod delivery;
 mod log_table;
