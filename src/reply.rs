@@ -18,6 +18,10 @@ pub struct Reply {
     pub location: Option<String>,
     /// `Allow`, for 405.
     pub allow: Option<&'static str>,
+    /// The answer's number when it is the same on every request (see
+    /// [`Reply::same_every_time`]). Private, so that no answer made from
+    /// one of these by changing a field keeps the number.
+    same_every_time: Option<u8>,
 }
 
 pub const JSON: &str = "application/json; charset=utf-8";
@@ -37,6 +41,7 @@ impl Reply {
             content_type: JSON,
             location: None,
             allow: None,
+            same_every_time: None,
         }
     }
 
@@ -44,6 +49,41 @@ impl Reply {
         Reply {
             content_type: TEXT,
             ..Reply::json(status, body.to_owned())
+        }
+    }
+
+    pub fn html(status: u16, body: String) -> Reply {
+        Reply {
+            content_type: HTML,
+            ..Reply::json(status, body)
+        }
+    }
+
+    /// The health check's answer.
+    pub fn health() -> Reply {
+        Reply {
+            same_every_time: Some(0),
+            ..Reply::text(200, "ok")
+        }
+    }
+
+    /// The number of an answer that is the same, byte for byte, on every
+    /// request (the health check, a catalog rejection), or None. The shell
+    /// hands the guard this number instead of the answer, and the guard
+    /// makes each `Response` from the parts it kept the first time
+    /// (`js/entry.mjs`), which it asks for with
+    /// [`Reply::numbered`].
+    pub fn same_every_time(&self) -> Option<u8> {
+        self.same_every_time
+    }
+
+    /// The answer numbered `number` by [`Reply::same_every_time`].
+    pub fn numbered(number: u8) -> Option<Reply> {
+        match number {
+            0 => Some(Reply::health()),
+            n => Rejection::ALL
+                .get(usize::from(n) - 1)
+                .map(|r| Reply::rejected(*r)),
         }
     }
 
@@ -56,15 +96,21 @@ impl Reply {
 
     /// A rejected (or unreadable) postback.
     pub fn refused(refusal: &Refusal) -> Reply {
-        let body = match refusal {
-            Refusal::Rejected(rejection) => rejected_body(*rejection),
-            Refusal::BadRequest(_) => refused_body(refusal),
-        };
-        Reply::json(refusal.http_status(), body)
+        match refusal {
+            Refusal::Rejected(rejection) => Reply::rejected(*rejection),
+            Refusal::BadRequest(_) => Reply::json(refusal.http_status(), refused_body(refusal)),
+        }
     }
 
     pub fn rejected(rejection: Rejection) -> Reply {
-        Reply::refused(&Refusal::Rejected(rejection))
+        let index = Rejection::ALL.iter().position(|r| *r == rejection);
+        Reply {
+            same_every_time: index.and_then(|i| u8::try_from(i + 1).ok()),
+            ..Reply::json(
+                Refusal::Rejected(rejection).http_status(),
+                rejected_body(rejection, index),
+            )
+        }
     }
 
     /// An accepted postback (or, `dry_run`, one that would be).
@@ -189,9 +235,10 @@ fn refused_body(refusal: &Refusal) -> String {
     serde_json::to_string(&body).unwrap_or_default()
 }
 
-/// A catalog rejection's body: the same text for every postback refused
-/// for that reason, serialized once per isolate.
-fn rejected_body(rejection: Rejection) -> String {
+/// A catalog rejection's body (`index`: its place in `Rejection::ALL`):
+/// the same text for every postback refused for that reason, serialized
+/// once per isolate.
+fn rejected_body(rejection: Rejection, index: Option<usize>) -> String {
     static BODIES: OnceLock<Vec<String>> = OnceLock::new();
     let bodies = BODIES.get_or_init(|| {
         Rejection::ALL
@@ -199,10 +246,8 @@ fn rejected_body(rejection: Rejection) -> String {
             .map(|r| refused_body(&Refusal::Rejected(*r)))
             .collect()
     });
-    Rejection::ALL
-        .iter()
-        .position(|r| *r == rejection)
-        .and_then(|index| bodies.get(index))
+    index
+        .and_then(|i| bodies.get(i))
         .cloned()
         .unwrap_or_else(|| refused_body(&Refusal::Rejected(rejection)))
 }
@@ -321,6 +366,54 @@ mod tests {
         ];
         let at: Vec<usize> = keys.iter().map(|k| body.find(k).unwrap()).collect();
         assert!(at.windows(2).all(|w| w[0] < w[1]), "{body}");
+    }
+
+    #[test]
+    fn answers_the_same_every_time_are_numbered_and_found_by_number() {
+        let health = Reply::health();
+        assert_eq!(
+            Reply::numbered(health.same_every_time().unwrap()),
+            Some(health)
+        );
+        let mut numbers = vec![0];
+        for rejection in Rejection::ALL {
+            let reply = Reply::rejected(rejection);
+            let number = reply.same_every_time().unwrap();
+            assert_eq!(
+                Reply::numbered(number).as_ref(),
+                Some(&reply),
+                "{rejection:?}"
+            );
+            assert_eq!(Reply::refused(&Refusal::Rejected(rejection)), reply);
+            numbers.push(number);
+        }
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(
+            numbers.len(),
+            Rejection::ALL.len() + 1,
+            "numbers are distinct"
+        );
+        // js/entry.mjs answers a crash with number 1's body.
+        assert_eq!(
+            Reply::numbered(1),
+            Some(Reply::rejected(Rejection::InternalError))
+        );
+        assert_eq!(Reply::numbered(16), None);
+        assert_eq!(Reply::numbered(u8::MAX), None);
+
+        // Answers that differ from request to request have no number.
+        let bad = Reply::refused(&BadRequest::new("sum", "is not a decimal number").into());
+        assert_eq!(bad.same_every_time(), None);
+        assert_eq!(
+            Reply::accepted("cv_1", Status::Pending, false).same_every_time(),
+            None
+        );
+        assert_eq!(Reply::text(200, "ok").same_every_time(), None);
+        assert_eq!(
+            Reply::redirect("https://x.example/".into()).same_every_time(),
+            None
+        );
     }
 
     #[test]

@@ -76,6 +76,33 @@ describe("edge checks", () => {
     assert.equal(unauthorized.headers.get("content-type"), "application/json; charset=utf-8");
   });
 
+  // The answers that are the same every time are made from parts the
+  // guard keeps per isolate (js/entry.mjs): each must stay its own, whole,
+  // however they interleave with each other and with answers that differ.
+  test("answers the guard keeps come whole, each for its own request, every time", async () => {
+    const real = await worker.click(open.id);
+    const requests = [
+      ["/healthz", null],
+      [`/postback?click_id=${real}&goal=nope`, "goal_not_found"],
+      ["/postback?click_id=forged", "click_not_found"],
+      ["/postback?goal=1", "click_id_missing"],
+      [`/postback?click_id=${real}&sum=ten`, "bad_request"],
+    ];
+    const first = new Map();
+    for (let round = 0; round < 3; round++) {
+      for (const [path, code] of round === 1 ? [...requests].reverse() : requests) {
+        const res = await worker.fetch(path);
+        if (code === null) assert.equal(res.text, "ok");
+        else if (code === "bad_request") assertBadRequest(res, "sum");
+        else assertRejected(res, code);
+        const seen = [res.status, res.headers.get("content-type"), res.headers.get("cache-control"), res.text];
+        if (!first.has(path)) first.set(path, seen);
+        assert.deepEqual(seen, first.get(path), path);
+      }
+    }
+    assert.equal(new Set([...first.values()].map((seen) => seen[3])).size, requests.length);
+  });
+
   test("click_id_missing, absent or empty", async () => {
     assertRejected(await worker.postback({ goal: "1" }), "click_id_missing");
     assertRejected(await worker.postback({ click_id: "" }), "click_id_missing");

@@ -12,13 +12,11 @@ use std::future::Future;
 use wasm_bindgen::JsValue;
 use worker::wasm_bindgen_futures::future_to_promise;
 
-/// The answer as a string if `answer` completes on its first poll, else a
+/// The answer itself if `answer` completes on its first poll, else a
 /// `Promise` of it.
-pub fn now_or_later(answer: impl Future<Output = String> + 'static) -> JsValue {
+pub fn now_or_later(answer: impl Future<Output = JsValue> + 'static) -> JsValue {
     match poll_once(answer) {
-        Eager::Now(wire) => JsValue::from(wire),
-        Eager::Later(later) => {
-            future_to_promise(async move { Ok(JsValue::from(later.await)) }).into()
-        }
+        Eager::Now(answer) => answer,
+        Eager::Later(later) => future_to_promise(async move { Ok(later.await) }).into(),
     }
 }

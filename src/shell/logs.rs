@@ -98,13 +98,10 @@ pub async fn log_page(req: &Request, raw: &str, env: &Env) -> Reply {
         Ok(page) => {
             let next =
                 next_before(&page, &query).map(|last| query.next_page(&last, since.as_deref()));
-            Reply {
-                content_type: crate::reply::HTML,
-                ..Reply::json(
-                    200,
-                    render_page(&page, &query, since.as_deref(), next.as_deref()),
-                )
-            }
+            Reply::html(
+                200,
+                render_page(&page, &query, since.as_deref(), next.as_deref()),
+            )
         }
         Err(e) => unavailable("reading the postbacks log", &e),
     }

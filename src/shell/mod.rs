@@ -20,9 +20,10 @@ use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::{web_sys, worker_sys, Context, Env};
 
 /// The worker's fetch handler, called by `js/entry.mjs` (through
-/// worker-build's glue, which passes `env` and `ctx`): the answer in
-/// `Reply::to_wire`'s form, which the entry makes a `Response` of; a string
-/// when it was found without waiting for anything, else a `Promise` of one
+/// worker-build's glue, which passes `env` and `ctx`): the answer, which
+/// the entry makes a `Response` of — its number when it is the same on
+/// every request (`Reply::same_every_time`), else its `Reply::to_wire`
+/// string — or, when it had to wait for something, a `Promise` of one
 /// (see `eager`).
 ///
 /// Not the `worker` crate's `#[event(fetch)]`: that one reads the method,
@@ -43,16 +44,21 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> JsVal
             }
             panic!("the test-only panic route was called");
         }
-        handle(req, &url, &env, &Context::new(ctx)).await.to_wire()
+        let reply = handle(req, &url, &env, &Context::new(ctx)).await;
+        match reply.same_every_time() {
+            Some(number) => JsValue::from(number),
+            None => JsValue::from(reply.to_wire()),
+        }
     })
 }
 
-/// The body `js/entry.mjs` answers (with status 500) when the wasm crashes:
-/// the catalog's `internal_error`, so an advertiser's client reads it as any
-/// other retryable failure. The guard asks for it before it is needed.
-#[wasm_bindgen(js_name = crashAnswer)]
-pub fn crash_answer() -> String {
-    Reply::rejected(crate::catalog::Rejection::InternalError).body
+/// The answer numbered `number` by `Reply::same_every_time`, in
+/// `Reply::to_wire`'s form: the guard asks once per isolate and number.
+#[wasm_bindgen(js_name = numberedAnswer)]
+pub fn numbered_answer(number: u8) -> String {
+    Reply::numbered(number)
+        .unwrap_or_else(|| Reply::rejected(crate::catalog::Rejection::InternalError))
+        .to_wire()
 }
 
 /// A route that panics, so the tests can prove a bug answers JSON; with
@@ -70,7 +76,7 @@ async fn handle(req: web_sys::Request, url: &str, env: &Env, ctx: &Context) -> R
     let method = req.method();
     let query = crate::route::query_of(url);
     match route(&method, crate::route::path_of(url)) {
-        Route::Health => Reply::text(200, "ok"),
+        Route::Health => Reply::health(),
         Route::Click => postback::click(&req, query, env).await,
         Route::Postback => postback::postback(req, &method, query, env, ctx, false).await,
         Route::PostbackCheck => postback::postback(req, &method, query, env, ctx, true).await,
