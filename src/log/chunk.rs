@@ -10,7 +10,7 @@
 //! reaches are parsed.
 //!
 //! Chunks from different isolates can overlap in time (each batches for
-//! 100 ms), so a query reads them newest first by their newest entry and
+//! up to a second), so a query reads them newest first by their newest entry and
 //! stops only when no chunk left can hold an entry newer than the page's
 //! oldest ([`PageBuilder::wants`]).
 
@@ -341,7 +341,7 @@ mod tests {
 
     #[test]
     fn overlapping_chunks_give_the_newest_entries_in_order() {
-        // Two isolates' batches over the same 100 ms, read newest first by
+        // Two isolates' batches over the same second, read newest first by
         // their newest entry.
         let newer = vec![
             entry("05", None, None),
