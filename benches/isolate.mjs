@@ -33,7 +33,7 @@ export default {
       if (!worker) continue;
       const res = await worker.fetch(new Request(target), env, ctx);
       const body = await res.text();
-      if (i === 0) statuses = res.status + "\\n" + body;
+      if (i === 0) statuses = [res.status, ...[...res.headers].flat(), body].join("\\n");
     }
     return new Response(statuses);
   },
@@ -60,12 +60,13 @@ const ROUTES = [
 ];
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-// Warm both workers (compiled code, caches, the click key). Both answer an
-// edge rejection with the same body, byte for byte: the same contract.
+// Warm both workers (compiled code, caches, the click key). Both answer
+// each route the same way — headers and body, byte for byte: the same
+// contract.
 for (const [route, path] of ROUTES) {
   const [ours, peer] = [await loop("ours", 2000, path), await loop("peer", 2000, path)];
-  if (path.startsWith("/postback") && ours.body !== peer.body) {
-    throw new Error(`${route}: the peer's body differs from ours:\n${peer.body}\n${ours.body}`);
+  if (ours.body !== peer.body) {
+    throw new Error(`${route}: the peer's answer differs from ours:\n${peer.body}\n\n${ours.body}`);
   }
 }
 

@@ -128,11 +128,14 @@ end
   return lua;
 }
 
-// Warm both isolates and caches. Both answer the edge rejection with the
-// same body, byte for byte: the same contract.
-const bodies = {};
-for (const base of [OURS, PEER]) for (let i = 0; i < 50; i++) bodies[base] = await (await fetch(`${base}/postback?click_id=${click}&goal=nope`)).text();
-if (bodies[OURS] !== bodies[PEER]) throw new Error(`the peer's edge rejection differs from ours:\n${bodies[PEER]}\n${bodies[OURS]}`);
+// Warm both isolates and caches. Both answer each paired route the same
+// way — status, headers and body, byte for byte: the same contract.
+const answer = async (res) => [res.status, ...[...res.headers].filter(([name]) => !["content-length", "date"].includes(name)).flat(), await res.text()].join("\n");
+for (const path of ["/healthz", `/postback?click_id=${click}&goal=nope`]) {
+  const answers = {};
+  for (const base of [OURS, PEER]) for (let i = 0; i < 50; i++) answers[base] = await answer(await fetch(`${base}${path}`, { headers: { "accept-encoding": "identity" } }));
+  if (answers[OURS] !== answers[PEER]) throw new Error(`the peer's answer to ${path} differs from ours:\n${answers[PEER]}\n\n${answers[OURS]}`);
+}
 
 // Ours and the peer side by side: each pair of routes runs back to back,
 // so both see the same machine; the ratios ours ÷ peer are taken per round,

@@ -1,6 +1,8 @@
 // The peer to beat: a plain JavaScript Worker doing the same edge checks on
 // the same campaign config, the way a user would write it by hand, and
-// answering the same contract (SPEC §4's rejected body). Only the stateless
+// answering the same contract (SPEC §4's rejected body, and our headers:
+// an answer no cache may keep, since a cached refusal would swallow the
+// advertiser's retry). Only the stateless
 // edge is modelled (no Durable Object, no postbacks log); the load benchmark
 // compares its edge-rejection route with ours.
 
@@ -35,12 +37,16 @@ const MESSAGES = {
     "Send goal=<one of the campaign's goal ids>; goal ids are matched without regard to case."],
 };
 
+// Our answers' headers (the benchmarks check that both workers send the same).
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
+const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" };
+
 let keyPromise;
 const cache = new Map();
 
 function reject(code) {
   const [status, message, reason, fix] = MESSAGES[code];
-  return Response.json({ error: { code, fix, message, reason }, status: "rejected" }, { status });
+  return Response.json({ error: { code, fix, message, reason }, status: "rejected" }, { status, headers: JSON_HEADERS });
 }
 
 function b64urlToBytes(text) {
@@ -85,8 +91,8 @@ async function loadCampaign(id, env) {
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
-    if (url.pathname === "/healthz") return new Response("ok");
-    if (url.pathname !== "/postback") return new Response("not found", { status: 404 });
+    if (url.pathname === "/healthz") return new Response("ok", { headers: TEXT_HEADERS });
+    if (url.pathname !== "/postback") return new Response("not found", { status: 404, headers: TEXT_HEADERS });
     const p = url.searchParams;
     const clickId = p.get("click_id") ?? p.get("clickid");
     if (!clickId) return reject("click_id_missing");
@@ -102,6 +108,6 @@ export default {
     const wanted = (p.get("goal") ?? campaign.default_goal ?? "").toLowerCase();
     const goal = campaign.goals.find((g) => g.id.toLowerCase() === wanted);
     if (!goal) return reject("goal_not_found");
-    return Response.json({ status: "accepted", goal: goal.id });
+    return Response.json({ status: "accepted", goal: goal.id }, { headers: JSON_HEADERS });
   },
 };
