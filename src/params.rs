@@ -91,7 +91,14 @@ impl Params {
 
     /// The value of a parameter by canonical name.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+        // Names compared as bytes: only the value found is sliced as text.
+        let text = self.text.as_bytes();
+        self.pairs
+            .iter()
+            .find(|&&[start, value, _]| {
+                text.get(start as usize..value as usize) == Some(name.as_bytes())
+            })
+            .and_then(|&[_, value, end]| self.text.get(value as usize..end as usize))
     }
 
     /// Every parameter, canonical names, in the order received.
@@ -196,10 +203,7 @@ impl Params {
         }
         let canonical = canonical_name(name);
         let value = self.text.get(middle..).unwrap_or_default();
-        let repeat = self
-            .iter()
-            .find(|(n, _)| *n == canonical)
-            .map(|(_, existing)| existing == value);
+        let repeat = self.get(canonical).map(|existing| existing == value);
         match repeat {
             Some(true) => {
                 self.text.truncate(start);
