@@ -99,11 +99,7 @@ const numberedParts = (number) => (numbered[number] ??= parts(Wasm.prototype.num
 
 /** The Response for Rust's answer: its number, or its wire string. */
 function toResponse(answer) {
-  if (typeof answer === "number") {
-    const { body, init } = numberedParts(answer);
-    return new Response(body, init);
-  }
-  const { body, init } = parts(answer);
+  const { body, init } = typeof answer === "number" ? numberedParts(answer) : parts(answer);
   return new Response(body, init);
 }
 

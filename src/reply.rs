@@ -6,13 +6,16 @@ use crate::ledger::Verdict;
 use crate::status::Status;
 use serde::Serialize;
 use serde_json::json;
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// An HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub status: u16,
-    pub body: String,
+    /// A catalog rejection's is borrowed from the bodies serialized once per
+    /// isolate; every other answer's is its own.
+    pub body: Cow<'static, str>,
     pub content_type: &'static str,
     /// `Location`, for the click redirect.
     pub location: Option<String>,
@@ -37,7 +40,7 @@ impl Reply {
     pub fn json(status: u16, body: String) -> Reply {
         Reply {
             status,
-            body,
+            body: body.into(),
             content_type: JSON,
             location: None,
             allow: None,
@@ -106,10 +109,8 @@ impl Reply {
         let index = Rejection::ALL.iter().position(|r| *r == rejection);
         Reply {
             same_every_time: index.and_then(|i| u8::try_from(i + 1).ok()),
-            ..Reply::json(
-                Refusal::Rejected(rejection).http_status(),
-                rejected_body(rejection, index),
-            )
+            body: rejected_body(rejection, index),
+            ..Reply::json(Refusal::Rejected(rejection).http_status(), String::new())
         }
     }
 
@@ -238,7 +239,7 @@ fn refused_body(refusal: &Refusal) -> String {
 /// A catalog rejection's body (`index`: its place in `Rejection::ALL`):
 /// the same text for every postback refused for that reason, serialized
 /// once per isolate.
-fn rejected_body(rejection: Rejection, index: Option<usize>) -> String {
+fn rejected_body(rejection: Rejection, index: Option<usize>) -> Cow<'static, str> {
     static BODIES: OnceLock<Vec<String>> = OnceLock::new();
     let bodies = BODIES.get_or_init(|| {
         Rejection::ALL
@@ -246,10 +247,10 @@ fn rejected_body(rejection: Rejection, index: Option<usize>) -> String {
             .map(|r| refused_body(&Refusal::Rejected(*r)))
             .collect()
     });
-    index
-        .and_then(|i| bodies.get(i))
-        .cloned()
-        .unwrap_or_else(|| refused_body(&Refusal::Rejected(rejection)))
+    match index.and_then(|i| bodies.get(i)) {
+        Some(body) => Cow::Borrowed(body),
+        None => Cow::Owned(refused_body(&Refusal::Rejected(rejection))),
+    }
 }
 
 #[cfg(test)]
