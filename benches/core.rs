@@ -4,7 +4,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use postback_edge::campaign::Campaign;
-use postback_edge::click::{Click, ClickKey, Country};
+use postback_edge::click::{Click, ClickKey, ClickKeys, Country};
 use postback_edge::edge;
 use postback_edge::ids::{CampaignId, PartnerId};
 use postback_edge::ledger::{self, memory::MemoryStore, CapPeriod};
@@ -20,7 +20,7 @@ fn campaign() -> Campaign {
     Campaign::from_json(&all[0].to_string()).expect("example 1001 is valid")
 }
 
-fn click(key: &ClickKey) -> String {
+fn click(key: &ClickKeys) -> String {
     Click {
         campaign: CampaignId::parse("1001").unwrap(),
         partner: PartnerId::parse("77").unwrap(),
@@ -31,8 +31,27 @@ fn click(key: &ClickKey) -> String {
     .mint(key)
 }
 
+/// Five keys with five different key ids, so that each click id names one
+/// key (two keys share an id one time in 128, and both are then tried).
+fn five_keys() -> String {
+    let mut ids = Vec::new();
+    let mut keys = Vec::new();
+    for i in 0.. {
+        let secret = format!("bench-rotation-key-{i}");
+        let id = ClickKey::new(secret.as_bytes()).unwrap().id();
+        if !ids.contains(&id) {
+            ids.push(id);
+            keys.push(secret);
+        }
+        if keys.len() == 5 {
+            break;
+        }
+    }
+    keys.join(" ")
+}
+
 fn benches(c: &mut Criterion) {
-    let key = ClickKey::new(b"bench-signing-key").unwrap();
+    let key = ClickKeys::from_secret("bench-signing-key").unwrap();
     let campaign = campaign();
     let token = click(&key);
     let query = format!(
@@ -65,6 +84,19 @@ fn benches(c: &mut Criterion) {
 
     c.bench_function("click: verify", |b| {
         b.iter(|| Click::verify(black_box(&token), &key))
+    });
+
+    // Rotation: five keys listed, the click signed by the oldest (listed
+    // last). Its key id picks the key, so this costs what one key does.
+    let five = five_keys();
+    let oldest = ClickKeys::from_secret(five.split_whitespace().last().unwrap()).unwrap();
+    let old_token = click(&oldest);
+    let five = ClickKeys::from_secret(&five).unwrap();
+    c.bench_function("click: verify, 1 key listed", |b| {
+        b.iter(|| Click::verify(black_box(&old_token), &oldest).unwrap())
+    });
+    c.bench_function("click: verify, 5 keys listed", |b| {
+        b.iter(|| Click::verify(black_box(&old_token), &five).unwrap())
     });
 
     c.bench_function("payout: match", |b| {

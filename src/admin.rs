@@ -6,36 +6,40 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 
-/// Whether an `Authorization` header carries the admin token, as
-/// `Bearer <token>` or as the password of HTTP Basic (so a browser can
-/// open the log page). Compared in constant time. With no token
-/// configured, nobody is admitted.
-pub fn authorized(header: Option<&str>, token: Option<&str>) -> bool {
-    let (Some(header), Some(token)) = (header, token) else {
+/// Whether an `Authorization` header carries one of the admin tokens
+/// (`tokens`: the `ADMIN_TOKEN` value, one or more tokens separated by
+/// whitespace), as `Bearer <token>` or as the password of HTTP Basic (so a
+/// browser can open the log page). Each listed token is compared, in
+/// constant time, whichever matches. With no token configured, nobody is
+/// admitted.
+pub fn authorized(header: Option<&str>, tokens: Option<&str>) -> bool {
+    let (Some(header), Some(tokens)) = (header, tokens) else {
         return false;
     };
-    if token.is_empty() {
+    let Some(given) = credential(header) else {
         return false;
-    }
+    };
+    tokens.split_whitespace().fold(false, |found, token| {
+        found | crate::secret::equal(token, &given)
+    })
+}
+
+/// The token an `Authorization` header carries: a Bearer token, or the
+/// password of HTTP Basic.
+pub fn credential(header: &str) -> Option<String> {
     let header = header.trim();
     let (scheme, credentials) = header.split_once(' ').unwrap_or((header, ""));
     let given = if scheme.eq_ignore_ascii_case("bearer") {
         credentials.trim().to_owned()
     } else if scheme.eq_ignore_ascii_case("basic") {
-        let Ok(decoded) = STANDARD.decode(credentials.trim()) else {
-            return false;
-        };
-        let Ok(pair) = String::from_utf8(decoded) else {
-            return false;
-        };
-        match pair.split_once(':') {
-            Some((_, password)) => password.to_owned(),
-            None => return false,
-        }
+        let decoded = STANDARD.decode(credentials.trim()).ok()?;
+        let pair = String::from_utf8(decoded).ok()?;
+        pair.split_once(':')?.1.to_owned()
     } else {
-        return false;
+        return None;
     };
-    crate::secret::equal(token, &given)
+    // An empty credential never matches: no listed token is empty.
+    Some(given).filter(|g| !g.is_empty())
 }
 
 /// An admin API error body.
@@ -86,6 +90,24 @@ mod tests {
     #[test]
     fn no_token_configured_admits_nobody() {
         assert!(!authorized(Some("Bearer "), Some("")));
+        assert!(!authorized(Some("Bearer "), Some("  ")));
         assert!(!authorized(Some("Bearer x"), None));
+    }
+
+    #[test]
+    fn every_listed_token_admits() {
+        let tokens = Some(" new-token\n old-token ");
+        assert!(authorized(Some("Bearer new-token"), tokens));
+        assert!(authorized(Some("Bearer old-token"), tokens));
+        let basic = format!("Basic {}", STANDARD.encode("admin:old-token"));
+        assert!(authorized(Some(&basic), tokens));
+        for bad in [
+            "Bearer new-token old-token",
+            "Bearer new-token\nold-token",
+            "Bearer new",
+            "Bearer",
+        ] {
+            assert!(!authorized(Some(bad), tokens), "{bad:?}");
+        }
     }
 }

@@ -228,6 +228,7 @@ impl Rejection {
             reason: self.reason().to_owned(),
             fix: self.fix().to_owned(),
             parameter: None,
+            detail: None,
         }
     }
 }
@@ -264,6 +265,16 @@ impl BadRequest {
         &self.parameter
     }
 
+    /// This refusal with the campaign's secure code hidden from the
+    /// parameter it names (a name spelled as the code, read back in the
+    /// answer and the log).
+    pub fn redacting(mut self, secure_code: Option<&str>) -> BadRequest {
+        if let Some(shown) = crate::redact::redact_text(secure_code, &self.parameter) {
+            self.parameter = shown;
+        }
+        self
+    }
+
     pub fn message(&self) -> String {
         format!(
             "Bad request: parameter `{}` {}",
@@ -283,37 +294,89 @@ impl BadRequest {
                 self.parameter
             ),
             parameter: Some(self.parameter.clone()),
+            detail: None,
         }
     }
 }
 
-/// Why a postback did not count: a catalog rejection or unreadable input.
+/// The facts behind a rejection (SPEC §4a `error.detail`), so that an
+/// advertiser can fix an integration from the answer alone: an object of
+/// named values, in the order added. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Detail(serde_json::Map<String, serde_json::Value>);
+
+impl Detail {
+    pub fn new() -> Detail {
+        Detail::default()
+    }
+
+    /// This detail with `name` set to `value`.
+    pub fn with(mut self, name: &str, value: impl Into<serde_json::Value>) -> Detail {
+        self.0.insert(name.to_owned(), value.into());
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&serde_json::Value> {
+        self.0.get(name)
+    }
+
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::Value::Object(self.0.clone())
+    }
+}
+
+/// Why a postback did not count: a catalog rejection (with the facts
+/// behind it, where they are known) or unreadable input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     Rejected(Rejection),
+    Detailed(Rejection, Detail),
     BadRequest(BadRequest),
 }
 
 impl Refusal {
     pub fn code(&self) -> &'static str {
         match self {
-            Refusal::Rejected(r) => r.code(),
+            Refusal::Rejected(r) | Refusal::Detailed(r, _) => r.code(),
             Refusal::BadRequest(_) => BadRequest::CODE,
         }
     }
 
     pub fn http_status(&self) -> u16 {
         match self {
-            Refusal::Rejected(r) => r.http_status(),
+            Refusal::Rejected(r) | Refusal::Detailed(r, _) => r.http_status(),
             Refusal::BadRequest(_) => BadRequest::HTTP_STATUS,
         }
     }
 
-    pub fn to_error_body(&self) -> ErrorBody {
+    /// The catalog rejection, if this is one.
+    pub fn rejection(&self) -> Option<Rejection> {
         match self {
-            Refusal::Rejected(r) => r.to_error_body(),
-            Refusal::BadRequest(b) => b.to_error_body(),
+            Refusal::Rejected(r) | Refusal::Detailed(r, _) => Some(*r),
+            Refusal::BadRequest(_) => None,
         }
+    }
+
+    /// The facts behind it (`bad_request`'s are its parameter and problem).
+    pub fn detail(&self) -> Option<Detail> {
+        match self {
+            Refusal::Rejected(_) => None,
+            Refusal::Detailed(_, d) => Some(d.clone()),
+            Refusal::BadRequest(b) => Some(
+                Detail::new()
+                    .with("parameter", b.parameter.as_str())
+                    .with("problem", b.problem.as_str()),
+            ),
+        }
+    }
+
+    pub fn to_error_body(&self) -> ErrorBody {
+        let mut body = match self {
+            Refusal::Rejected(r) | Refusal::Detailed(r, _) => r.to_error_body(),
+            Refusal::BadRequest(b) => b.to_error_body(),
+        };
+        body.detail = self.detail().map(|d| d.to_value());
+        body
     }
 }
 
@@ -334,6 +397,8 @@ impl From<BadRequest> for Refusal {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ErrorBody {
     pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
     pub fix: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -344,6 +409,18 @@ pub struct ErrorBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_request_never_names_the_secure_code() {
+        let bad = BadRequest::new("TOPSECRET42%zz", "has invalid percent-encoding")
+            .redacting(Some("TOPSECRET42"));
+        assert_eq!(bad.parameter(), "[redacted]%zz");
+        assert!(!Refusal::BadRequest(bad.clone())
+            .to_error_body()
+            .message
+            .contains("TOPSECRET42"));
+        assert_eq!(bad.clone().redacting(None), bad);
+    }
 
     #[track_caller]
     fn check(rejection: Rejection, code: &str, message: &str, http_status: u16) {

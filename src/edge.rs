@@ -8,8 +8,8 @@
 //! [`identify`] says which campaign to load, [`admit`] checks against it.
 
 use crate::campaign::{Campaign, CampaignStatus};
-use crate::catalog::Rejection;
-use crate::click::{Click, ClickKey};
+use crate::catalog::{Detail, Refusal, Rejection};
+use crate::click::{Click, ClickKeys};
 use crate::ids::CampaignId;
 use crate::ledger::Submission;
 use crate::log::LogDraft;
@@ -24,20 +24,39 @@ pub struct Identified {
     pub campaign_id: CampaignId,
 }
 
-/// The first three checks: a click id, a genuine one, and a campaign id
-/// that can exist. A `campaign_id` that is not a well-formed id names no
-/// campaign, so it is `campaign_not_found` without a lookup.
-pub fn identify(postback: &Postback, key: &ClickKey) -> Result<Identified, Rejection> {
+/// The first three checks: a click id, a genuine one (signed by one of
+/// `keys`; the refusal says why not), and a campaign id that can exist. A
+/// `campaign_id` that is not a well-formed id names no campaign, so it is
+/// `campaign_not_found` without a lookup.
+pub fn identify(postback: &Postback, keys: &ClickKeys) -> Result<Identified, Refusal> {
     let click_id = postback
         .click_id
         .as_deref()
         .ok_or(Rejection::ClickIdMissing)?;
-    let click = Click::verify(click_id, key).ok_or(Rejection::ClickNotFound)?;
+    let click = Click::verify(click_id, keys).map_err(|problem| {
+        Refusal::Detailed(
+            Rejection::ClickNotFound,
+            Detail::new().with("problem", problem.as_str()),
+        )
+    })?;
     let campaign_id = match postback.campaign_id.as_deref() {
         None => click.campaign.clone(),
         Some(text) => CampaignId::parse(text).ok_or(Rejection::CampaignNotFound)?,
     };
     Ok(Identified { click, campaign_id })
+}
+
+/// The click of a postback whose parameters could not be read, if a
+/// `click_id` (or `clickid`) among its pieces still verifies: so that the
+/// refusal is logged with its campaign, and the campaign's secure code
+/// redacted from it. Read leniently (invalid escapes kept as they are),
+/// for the log only; the postback stays refused.
+pub fn click_of_unreadable(query: &str, keys: &ClickKeys) -> Option<Click> {
+    query
+        .split('&')
+        .filter_map(|piece| piece.split_once('='))
+        .filter(|(name, _)| matches!(*name, "click_id" | "clickid"))
+        .find_map(|(_, value)| Click::verify(value, keys).ok())
 }
 
 /// A postback refused after [`identify`]: the rejection, and the draft of
@@ -69,7 +88,8 @@ pub fn admit(
         Ok(admitted) => admitted,
         Err(rejection) => {
             let log = LogDraft::from_postback(postback, dry_run)
-                .for_campaign(identified.campaign_id.as_str());
+                .for_campaign(identified.campaign_id.as_str())
+                .redacting(campaign.and_then(Campaign::secure_code));
             return Err(Refused { rejection, log });
         }
     };
@@ -95,12 +115,20 @@ pub fn admit(
         payout: campaign.payout(goal, click.country, &click.partner, postback.sum),
         caps: campaign.caps().to_vec(),
         timezone: campaign.timezone().clone(),
-        fields: postback.kept_fields(),
+        fields: postback
+            .kept_fields()
+            .into_iter()
+            .map(|(name, value)| {
+                let shown = crate::redact::redact_text(campaign.secure_code(), &value);
+                (name, shown.unwrap_or(value))
+            })
+            .collect(),
         log: LogDraft {
             // The log shows the goal that counted, the default one included.
             goal: Some(goal.to_owned()),
             ..LogDraft::from_postback(postback, dry_run).for_campaign(campaign.id().as_str())
-        },
+        }
+        .redacting(campaign.secure_code()),
     })
 }
 

@@ -3,7 +3,7 @@
 
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::catalog::{BadRequest, Refusal, Rejection};
-use crate::click::{Click, ClickKey, Country};
+use crate::click::{Click, ClickKeys, Country};
 use crate::ids::{CampaignId, PartnerId, ID_RULE};
 use crate::params::Params;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -52,7 +52,7 @@ impl ClickRequest {
     pub fn redirect(
         &self,
         campaign: Option<&Campaign>,
-        key: &ClickKey,
+        keys: &ClickKeys,
         now: u32,
         country: Country,
         nonce: [u8; 4],
@@ -71,7 +71,7 @@ impl ClickRequest {
             country,
             nonce,
         }
-        .mint(key);
+        .mint(keys);
         let mut url = campaign
             .landing_url()
             .replace("{click_id}", &click_id)
@@ -100,7 +100,7 @@ mod tests {
         let c = campaign(with(json!({
             "landing_url": "https://shop.example/?cid={click_id}&p={partner_id}&s={sub1}&t={sub2}"
         })));
-        let key = ClickKey::new(b"k").unwrap();
+        let key = ClickKeys::from_secret("k").unwrap();
         let req = request("campaign_id=1001&partner_id=77&sub1=a b&").unwrap();
         let url = req
             .redirect(
@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn refusals() {
-        let key = ClickKey::new(b"k").unwrap();
+        let key = ClickKeys::from_secret("k").unwrap();
         let go = |config: Option<serde_json::Value>, query: &str| {
             let req = request(query)?;
             let c = config.map(campaign);

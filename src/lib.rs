@@ -18,6 +18,7 @@ pub mod money;
 pub mod outbox;
 pub mod params;
 pub mod postback;
+pub mod redact;
 pub mod reply;
 pub mod route;
 pub mod secret;

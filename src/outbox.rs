@@ -18,39 +18,78 @@ pub const DEFAULT_BASE_DELAY_MS: u64 = 30_000;
 /// (`ORIGIN_TIMEOUT_MS` overrides).
 pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
 
-/// The key messages are signed with: the bytes of `ORIGIN_SECRET`, which is
-/// `whsec_` + base64 of at least 24 random bytes (Standard Webhooks).
+/// Most secrets `ORIGIN_SECRET` may list: each adds a signature to every
+/// delivery.
+pub const MAX_SECRETS: usize = 8;
+
+/// The keys messages are signed with: every secret `ORIGIN_SECRET` lists
+/// (separated by whitespace), each `whsec_` + base64 of at least 24 random
+/// bytes (Standard Webhooks). Every delivery carries one signature per
+/// secret, so an origin that verifies with any one of them accepts it:
+/// that is how the secret rotates.
 #[derive(Clone)]
-pub struct WebhookKey(Vec<u8>);
+pub struct WebhookKey(Vec<Vec<u8>>);
+
+/// Shows how many keys, never their bytes.
+impl std::fmt::Debug for WebhookKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WebhookKey({} secrets)", self.0.len())
+    }
+}
 
 impl WebhookKey {
+    /// The keys of an `ORIGIN_SECRET` value. An error says which secret in
+    /// the list (by position) is wrong and how, never its text.
     pub fn from_secret(secret: &str) -> Result<WebhookKey, String> {
-        let encoded = secret
-            .strip_prefix("whsec_")
-            .ok_or("ORIGIN_SECRET must start with whsec_")?;
-        let bytes = STANDARD
-            .decode(encoded.trim())
-            .map_err(|_| "ORIGIN_SECRET is not whsec_ followed by base64")?;
-        if bytes.len() < 24 {
-            return Err("ORIGIN_SECRET must hold at least 24 random bytes".to_owned());
+        let mut keys = Vec::new();
+        for (i, one) in secret.split_whitespace().enumerate() {
+            let which = i + 1;
+            let encoded = one.strip_prefix("whsec_").ok_or(format!(
+                "ORIGIN_SECRET's secret {which} must start with whsec_"
+            ))?;
+            let bytes = STANDARD.decode(encoded).map_err(|_| {
+                format!("ORIGIN_SECRET's secret {which} is not whsec_ followed by base64")
+            })?;
+            if bytes.len() < 24 {
+                return Err(format!(
+                    "ORIGIN_SECRET's secret {which} must hold at least 24 random bytes"
+                ));
+            }
+            keys.push(bytes);
         }
-        Ok(WebhookKey(bytes))
+        if keys.is_empty() {
+            return Err("ORIGIN_SECRET lists no secret".to_owned());
+        }
+        if keys.len() > MAX_SECRETS {
+            return Err(format!(
+                "ORIGIN_SECRET lists more than {MAX_SECRETS} secrets: remove the oldest"
+            ));
+        }
+        Ok(WebhookKey(keys))
     }
 
-    /// `webhook-signature` for a message: `v1,` + base64 of
-    /// HMAC-SHA256(key, "{id}.{timestamp}.{body}").
+    /// `webhook-signature` for a message: per key, in the order listed,
+    /// `v1,` + base64 of HMAC-SHA256(key, "{id}.{timestamp}.{body}"),
+    /// separated by spaces.
     pub fn sign(&self, id: &str, timestamp: i64, body: &str) -> String {
-        // HMAC takes keys of any length.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
-            Ok(mac) => mac,
-            Err(_) => return String::new(),
-        };
-        mac.update(id.as_bytes());
-        mac.update(b".");
-        mac.update(timestamp.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body.as_bytes());
-        format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+        let timestamp = timestamp.to_string();
+        let mut signatures = Vec::with_capacity(self.0.len());
+        for key in &self.0 {
+            // HMAC takes keys of any length.
+            let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+                continue;
+            };
+            mac.update(id.as_bytes());
+            mac.update(b".");
+            mac.update(timestamp.as_bytes());
+            mac.update(b".");
+            mac.update(body.as_bytes());
+            signatures.push(format!(
+                "v1,{}",
+                STANDARD.encode(mac.finalize().into_bytes())
+            ));
+        }
+        signatures.join(" ")
     }
 }
 
@@ -104,6 +143,37 @@ mod tests {
         assert!(WebhookKey::from_secret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_err());
         assert!(WebhookKey::from_secret("whsec_!!!").is_err());
         assert!(WebhookKey::from_secret("whsec_c2hvcnQ=").is_err());
+        assert!(WebhookKey::from_secret("").is_err());
+        assert!(WebhookKey::from_secret(" \n").is_err());
+        // One bad secret in a list spoils it, and the error names its place.
+        let err = WebhookKey::from_secret(&format!("{VECTOR_SECRET} whsec_c2hvcnQ=")).unwrap_err();
+        assert!(err.contains("secret 2"), "{err}");
+        assert!(!err.contains("c2hvcnQ"), "{err}");
+    }
+
+    const VECTOR_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const VECTOR_SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+
+    #[test]
+    fn every_listed_secret_signs_in_order() {
+        let other = "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let sign = |secrets: &str| {
+            WebhookKey::from_secret(secrets).unwrap().sign(
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                1614265330,
+                r#"{"test": 2432232314}"#,
+            )
+        };
+        let alone = sign(other);
+        assert_eq!(
+            sign(&format!("{other} {VECTOR_SECRET}")),
+            format!("{alone} {VECTOR_SIGNATURE}")
+        );
+        assert_eq!(
+            sign(&format!(" {VECTOR_SECRET}\n{other} ")),
+            format!("{VECTOR_SIGNATURE} {alone}")
+        );
+        assert_ne!(alone, VECTOR_SIGNATURE);
     }
 
     #[test]

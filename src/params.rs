@@ -158,31 +158,22 @@ impl Params {
         Ok(())
     }
 
+    /// Reads a JSON object's members one by one as they are parsed, so a
+    /// name given twice meets the same check as in a query (serde_json's
+    /// own `Value` would keep the last silently).
     fn add_json(&mut self, body: &[u8]) -> Result<(), BadRequest> {
-        let value: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| BadRequest::new("body", format!("is not valid JSON ({e})")))?;
-        let serde_json::Value::Object(object) = value else {
-            return Err(BadRequest::new("body", "is JSON but not an object"));
+        let mut reader = JsonObject {
+            params: self,
+            refused: None,
         };
-        for (name, value) in object {
-            let start = self.text.len();
-            self.text.push_str(&name);
-            let middle = self.text.len();
-            match value {
-                serde_json::Value::String(s) => self.text.push_str(&s),
-                serde_json::Value::Number(n) => self.text.push_str(&n.to_string()),
-                serde_json::Value::Bool(b) => self.text.push_str(if b { "true" } else { "false" }),
-                serde_json::Value::Null => {}
-                serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
-                    return Err(BadRequest::new(
-                        canonical_name(&name),
-                        "must be a string or a number, not an array or object",
-                    ))
-                }
-            }
-            self.commit(start, middle)?;
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let read =
+            serde::Deserializer::deserialize_any(&mut de, &mut reader).and_then(|()| de.end());
+        match (reader.refused, read) {
+            (Some(bad), _) => Err(bad),
+            (None, Ok(())) => Ok(()),
+            (None, Err(e)) => Err(BadRequest::new("body", format!("is not valid JSON ({e})"))),
         }
-        Ok(())
     }
 
     /// Keeps the pair just written at the buffer's end (name from `start`,
@@ -238,6 +229,88 @@ impl Params {
         );
         self.pairs.push([start, middle, end]);
         Ok(())
+    }
+}
+
+/// Reads a JSON body's members into [`Params`]: strings, numbers, booleans
+/// and null (empty) are values; anything else, or a refused member, stops
+/// the parse with the reason kept in `refused`.
+struct JsonObject<'a> {
+    params: &'a mut Params,
+    refused: Option<BadRequest>,
+}
+
+impl<'de> serde::de::Visitor<'de> for &mut JsonObject<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error;
+        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let value: serde_json::Value = map.next_value()?;
+            let params = &mut *self.params;
+            let start = params.text.len();
+            params.text.push_str(&name);
+            let middle = params.text.len();
+            match value {
+                serde_json::Value::String(s) => params.text.push_str(&s),
+                serde_json::Value::Number(n) => params.text.push_str(&n.to_string()),
+                serde_json::Value::Bool(b) => {
+                    params.text.push_str(if b { "true" } else { "false" })
+                }
+                serde_json::Value::Null => {}
+                serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                    self.refused = Some(BadRequest::new(
+                        canonical_name(&name),
+                        "must be a string or a number, not an array or object",
+                    ));
+                    return Err(A::Error::custom("refused"));
+                }
+            }
+            if let Err(bad) = params.commit(start, middle) {
+                self.refused = Some(bad);
+                return Err(A::Error::custom("refused"));
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.not_an_object()
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.not_an_object()
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.not_an_object()
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.not_an_object()
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.not_an_object()
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.not_an_object()
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.not_an_object()
+    }
+}
+
+impl JsonObject<'_> {
+    fn not_an_object<E: serde::de::Error>(&mut self) -> Result<(), E> {
+        self.refused = Some(BadRequest::new("body", "is JSON but not an object"));
+        Err(E::custom("not an object"))
     }
 }
 
@@ -383,6 +456,28 @@ mod tests {
         assert_eq!(err(b"{").parameter(), "body");
         assert_eq!(err(br#"{"sale_amount":[1]}"#).parameter(), "sum");
         assert_eq!(err(br#"{"goal":{"id":1}}"#).parameter(), "goal");
+        assert_eq!(err(b"{} x").parameter(), "body");
+        assert_eq!(err(b"null").parameter(), "body");
+    }
+
+    #[test]
+    fn json_names_given_twice_meet_the_query_rules() {
+        let err = |body: &[u8]| Params::from_post("", BodyKind::Json, body).unwrap_err();
+        assert_eq!(err(br#"{"goal":"1","goal":"2"}"#).parameter(), "goal");
+        assert_eq!(
+            err(br#"{"clickid":"a","click_id":"b"}"#).parameter(),
+            "click_id"
+        );
+        // A JSON escape spells the same name.
+        assert_eq!(
+            err(br#"{"secure":"a","\u0073ecure":"b"}"#).parameter(),
+            "secure"
+        );
+        let same = Params::from_post("", BodyKind::Json, br#"{"goal":"1","goal":"1"}"#).unwrap();
+        assert_eq!(same.iter().collect::<Vec<_>>(), [("goal", "1")]);
+        // The query and the body are one set, in JSON too.
+        let err = Params::from_post("goal=1", BodyKind::Json, br#"{"goal":"2"}"#).unwrap_err();
+        assert_eq!(err.parameter(), "goal");
     }
 
     #[test]

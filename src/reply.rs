@@ -101,7 +101,9 @@ impl Reply {
     pub fn refused(refusal: &Refusal) -> Reply {
         match refusal {
             Refusal::Rejected(rejection) => Reply::rejected(*rejection),
-            Refusal::BadRequest(_) => Reply::json(refusal.http_status(), refused_body(refusal)),
+            Refusal::Detailed(..) | Refusal::BadRequest(_) => {
+                Reply::json(refusal.http_status(), refused_body(refusal))
+            }
         }
     }
 
@@ -360,13 +362,32 @@ mod tests {
         let body = Reply::refused(&BadRequest::new("amount", "is not a number").into()).body;
         let keys = [
             "\"code\"",
+            "\"detail\":{\"parameter\":\"amount\",\"problem\":\"is not a number\"}",
             "\"fix\"",
             "\"message\"",
-            "\"parameter\"",
+            ",\"parameter\"",
             "\"reason\"",
         ];
         let at: Vec<usize> = keys.iter().map(|k| body.find(k).unwrap()).collect();
         assert!(at.windows(2).all(|w| w[0] < w[1]), "{body}");
+    }
+
+    #[test]
+    fn detailed_rejections_answer_their_detail_and_the_catalog_texts() {
+        use crate::catalog::Detail;
+        let refusal = Refusal::Detailed(
+            Rejection::ClickNotFound,
+            Detail::new().with("problem", "unknown_key"),
+        );
+        let reply = Reply::refused(&refusal);
+        assert_eq!(reply.status, 404);
+        assert_eq!(reply.same_every_time(), None);
+        let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(body["status"], "rejected");
+        assert_eq!(body["error"]["code"], "click_not_found");
+        assert_eq!(body["error"]["message"], "Click not found");
+        assert_eq!(body["error"]["detail"]["problem"], "unknown_key");
+        assert_eq!(body["error"]["fix"], Rejection::ClickNotFound.fix());
     }
 
     #[test]

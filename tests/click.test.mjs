@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { CLICK_SIGNING_KEY, startWorker } from "./support/worker.mjs";
 import { campaign } from "./support/campaigns.mjs";
+import { keyId } from "./support/click.mjs";
 
 describe("clicks", () => {
   let worker;
@@ -34,7 +35,7 @@ describe("clicks", () => {
     const tag = bytes.subarray(bytes.length - 12);
     const expected = createHmac("sha256", CLICK_SIGNING_KEY).update(payload).digest().subarray(0, 12);
     assert.deepEqual(tag, expected);
-    assert.equal(payload[0], 1, "version");
+    assert.equal(payload[0], 0x80 | keyId(CLICK_SIGNING_KEY), "the format byte names the signing key");
     const time = payload.readUInt32BE(1);
     assert.ok(Math.abs(time - Date.now() / 1000) < 60, "click time is now");
     assert.equal(payload.subarray(5, 7).toString("ascii"), "FR", "request.cf.country, upper-cased");

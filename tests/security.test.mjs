@@ -84,3 +84,96 @@ describe("security", () => {
     }
   });
 });
+
+/** A body of `bytes` bytes, streamed in 64 KiB chunks (chunked: no length). */
+function chunkedBody(bytes) {
+  let left = bytes;
+  const chunk = new Uint8Array(64 * 1024).fill(0x61);
+  return new ReadableStream({
+    pull(controller) {
+      if (left <= 0) return controller.close();
+      const n = Math.min(left, chunk.length);
+      controller.enqueue(chunk.subarray(0, n));
+      left -= n;
+    },
+  });
+}
+
+describe("bounds and unreadable input", () => {
+  test("a 32 MiB chunked body is refused while it is read, and the worker keeps serving", async () => {
+    const worker = await startWorker();
+    try {
+      const c = campaign();
+      await worker.putCampaign(c);
+      const send = async (path, headers) => {
+        try {
+          return await worker.fetch(path, { method: path === "/postback" ? "POST" : "PUT", headers, body: chunkedBody(32 * 1024 * 1024), duplex: "half" });
+        } catch (error) {
+          return { status: "closed", error };
+        }
+      };
+      const postback = await send("/postback", { "content-type": "application/x-www-form-urlencoded" });
+      assert.ok(postback.status === 400 || postback.status === "closed", `answered ${postback.status}`);
+      if (postback.status === 400) {
+        assert.equal(postback.json.error.code, "bad_request");
+        assert.equal(postback.json.error.detail.parameter, "body");
+      }
+      const config = await send(`/v1/campaigns/${c.id}`, { authorization: `Bearer ${ADMIN_TOKEN}` });
+      assert.ok(config.status === 400 || config.status === "closed", `answered ${config.status}`);
+      if (config.status === 400) assert.equal(config.json.error.field, "(config)");
+      const health = await worker.fetch("/healthz");
+      assert.equal(health.status, 200);
+      assert.equal(health.text, "ok");
+      // And a postback right after is served whole.
+      const ok = await worker.postback({ click_id: await worker.click(c.id) });
+      assert.equal(ok.status, 200, ok.text);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("a JSON name given twice with different values is a bad request", async () => {
+    const worker = await startWorker();
+    try {
+      const c = campaign();
+      await worker.putCampaign(c);
+      const click = await worker.click(c.id);
+      const res = await worker.fetch("/postback", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: `{"click_id":"${click}","goal":"1","goal":"purchase"}`,
+      });
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.json.error.code, "bad_request");
+      assert.equal(res.json.error.parameter, "goal");
+      // The same value twice is one parameter.
+      const same = await worker.fetch("/postback", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: `{"click_id":"${click}","goal":"1","goal":"1"}`,
+      });
+      assert.equal(same.status, 200, same.text);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("an unreadable query on an admin route is 400, never 'no parameters'", async () => {
+    const worker = await startWorker();
+    try {
+      const c = campaign();
+      await worker.putCampaign(c);
+      const retry = await worker.admin("/v1/outbox/retry?campaign_id=%zz", { method: "POST" });
+      assert.equal(retry.status, 400, retry.text);
+      assert.equal(retry.json.error.parameter, "campaign_id");
+      for (const path of ["/v1/outbox?x=%zz", "/v1/campaigns?x=%zz", `/v1/campaigns/${c.id}?x=%zz`, "/v1/logs/postbacks?code=%zz"]) {
+        const res = await worker.admin(path);
+        assert.equal(res.status, 400, `${path}: ${res.text}`);
+      }
+      // Without the token, the token is what is missing.
+      assert.equal((await worker.fetch("/v1/outbox/retry?campaign_id=%zz", { method: "POST" })).status, 401);
+    } finally {
+      await worker.dispose();
+    }
+  });
+});

@@ -1,16 +1,18 @@
 //! Click id verification: arbitrary tokens never verify (nor panic), and a
-//! minted click, whatever its fields, verifies back to itself.
+//! minted click, whatever its fields, verifies back to itself, under one
+//! key or a rotation of two; removed, its key is unknown.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use postback_edge::click::{Click, ClickKey, Country};
+use postback_edge::click::{Click, ClickKeys, ClickProblem, Country};
 use postback_edge::ids::{CampaignId, PartnerId};
 
 fuzz_target!(|data: &[u8]| {
-    let key = ClickKey::new(b"fuzz-key").expect("non-empty key");
+    let key = ClickKeys::from_secret("fuzz-key").expect("a key");
     if let Ok(token) = std::str::from_utf8(data) {
-        if let Some(click) = Click::verify(token, &key) {
-            // Only a token this key minted verifies: it must mint back the same.
-            assert_eq!(click.mint(&key), token);
+        if let Ok(click) = Click::verify(token, &key) {
+            // Only a token this key minted verifies: it must mint back the
+            // same, in the keyed format or the earlier one.
+            assert!(click.mint(&key) == token || click.mint_unkeyed(key.signing()) == token);
         }
     }
     // Build a click from the bytes and round-trip it.
@@ -32,6 +34,15 @@ fuzz_target!(|data: &[u8]| {
         };
         let token = click.mint(&key);
         assert!(token.len() <= 64);
-        assert_eq!(Click::verify(&token, &key), Some(click));
+        assert_eq!(Click::verify(&token, &key), Ok(click.clone()));
+        // Rotated in front of, then without, the key: converts, then unknown.
+        // ("fuzz-key-new" and "fuzz-key" have different key ids.)
+        let rotating = ClickKeys::from_secret("fuzz-key-new fuzz-key").expect("keys");
+        let rotated = ClickKeys::from_secret("fuzz-key-new").expect("a key");
+        assert_eq!(Click::verify(&token, &rotating), Ok(click.clone()));
+        assert_eq!(Click::verify(&token, &rotated), Err(ClickProblem::UnknownKey));
+        let unkeyed = click.mint_unkeyed(key.signing());
+        assert!(unkeyed.len() <= 64);
+        assert_eq!(Click::verify(&unkeyed, &rotating), Ok(click));
     }
 });

@@ -1,10 +1,12 @@
 //! The whole stateless path and the ledger: a query against the example
 //! campaign, then `decide` and commit in memory. Never a panic; the
-//! submission survives the wire between the tiers.
+//! submission survives the wire between the tiers; against a campaign with
+//! a secure code, the code never reaches the log draft or the delivered
+//! fields, whatever name or value carries it.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use postback_edge::campaign::Campaign;
-use postback_edge::click::{Click, ClickKey, Country};
+use postback_edge::click::{Click, ClickKeys, Country};
 use postback_edge::edge;
 use postback_edge::ids::{CampaignId, PartnerId};
 use postback_edge::ledger::{self, memory::MemoryStore, Decision, Store, Submission};
@@ -14,11 +16,17 @@ use std::sync::OnceLock;
 
 const NOW: i64 = 1_790_000_000;
 
-fn world() -> &'static (ClickKey, Campaign, String) {
-    static WORLD: OnceLock<(ClickKey, Campaign, String)> = OnceLock::new();
+const SECURE_CODE: &str = "fuzz-secure";
+
+fn world() -> &'static (ClickKeys, Campaign, String, Campaign) {
+    static WORLD: OnceLock<(ClickKeys, Campaign, String, Campaign)> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let key = ClickKey::new(b"fuzz-key").expect("non-empty key");
-        let campaign = Campaign::from_json(include_str!("../seed_campaign.json")).expect("seed config valid");
+        let key = ClickKeys::from_secret("fuzz-key").expect("a key");
+        let seed = include_str!("../seed_campaign.json");
+        let campaign = Campaign::from_json(seed).expect("seed config valid");
+        let mut config: serde_json::Value = serde_json::from_str(seed).expect("seed is JSON");
+        config["secure_code"] = SECURE_CODE.into();
+        let secured = Campaign::from_json(&config.to_string()).expect("secured seed valid");
         let token = Click {
             campaign: CampaignId::parse("1001").expect("id"),
             partner: PartnerId::parse("77").expect("id"),
@@ -27,18 +35,27 @@ fn world() -> &'static (ClickKey, Campaign, String) {
             nonce: [1, 2, 3, 4],
         }
         .mint(&key);
-        (key, campaign, token)
+        (key, campaign, token, secured)
     })
 }
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let (key, campaign, token) = world();
+    let (key, campaign, token, secured) = world();
     // `@` in the input stands for a genuine click id.
     let query = text.replace('@', token);
     let Ok(params) = Params::from_query(&query) else { return };
     let Ok(postback) = Postback::from_params(params) else { return };
     let Ok(identified) = edge::identify(&postback, key) else { return };
+    // The secure code reaches neither the log nor a delivery.
+    let (log, fields) = match edge::admit(&identified, postback.clone(), Some(secured), None, NOW, false) {
+        Ok(s) => (s.log, Some(s.fields)),
+        Err(refused) => (refused.log, None),
+    };
+    let shown = serde_json::to_string(&log).expect("drafts serialize");
+    assert!(!shown.contains(SECURE_CODE), "secure code in the log: {shown}");
+    let fields = serde_json::to_string(&fields).expect("fields serialize");
+    assert!(!fields.contains(SECURE_CODE), "secure code delivered: {fields}");
     let Ok(submission) = edge::admit(&identified, postback, Some(campaign), None, NOW, false) else { return };
     let wire = serde_json::to_string(&submission).expect("submissions serialize");
     let back: Submission = serde_json::from_str(&wire).expect("and deserialize");

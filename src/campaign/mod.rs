@@ -5,11 +5,16 @@
 //! The only way to get a [`Campaign`] is [`Campaign::from_json`], which
 //! validates everything; past it, no rule is checked again.
 
+pub mod cache;
 mod config;
 mod json_path;
 mod payout;
 
 pub use config::ConfigError;
+
+/// Longest campaign config `PUT /v1/campaigns/{id}` reads: a body past it
+/// is refused while it is read.
+pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
 pub use payout::PayoutRule;
 
 use crate::click::Country;
@@ -99,6 +104,12 @@ impl Campaign {
 
     pub fn caps(&self) -> &[Cap] {
         &self.caps
+    }
+
+    /// The secure postback code, for redacting it from the log: compare a
+    /// postback's with [`Campaign::admits_source`], never with this.
+    pub fn secure_code(&self) -> Option<&str> {
+        self.secure_code.as_deref()
     }
 
     /// Whether the campaign demands a secure code or a source address.

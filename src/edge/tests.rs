@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 const NOW: i64 = 1_790_000_000;
 
-fn key() -> ClickKey {
-    ClickKey::new(b"edge-test-key").unwrap()
+fn key() -> ClickKeys {
+    ClickKeys::from_secret("edge-test-key").unwrap()
 }
 
 /// A click id for campaign `campaign`, partner `partner`, `age` seconds old.
@@ -37,7 +37,7 @@ fn good_click() -> String {
 fn run(query: &str, config: Option<Value>, source: Option<&str>) -> Result<Submission, Rejection> {
     let params = Params::from_query(query).expect("test query is well-formed");
     let postback = Postback::from_params(params).expect("test postback is readable");
-    let identified = identify(&postback, &key())?;
+    let identified = identify(&postback, &key()).map_err(|r| r.rejection().unwrap())?;
     let campaign = config.map(|c| Campaign::from_json(&c.to_string()).unwrap());
     let ip = source.map(|s| s.parse().unwrap());
     admit(&identified, postback, campaign.as_ref(), ip, NOW, false).map_err(|r| r.rejection)
@@ -265,4 +265,45 @@ fn hands_over_time_to_action_payout_and_defaults() {
     )
     .unwrap();
     assert_eq!(no_payout.payout, None);
+}
+
+#[test]
+fn click_not_found_says_why() {
+    use crate::click::ClickProblem;
+    let problem = |query: &str, keys: &ClickKeys| {
+        let params = Params::from_query(query).unwrap();
+        let postback = Postback::from_params(params).unwrap();
+        let refusal = identify(&postback, keys).unwrap_err();
+        assert_eq!(refusal.code(), "click_not_found");
+        refusal.detail().unwrap().get("problem").cloned().unwrap()
+    };
+    let c = good_click();
+    assert_eq!(problem("click_id=forged", &key()), "malformed");
+    let mut tampered = c.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert_eq!(
+        problem(&format!("click_id={tampered}"), &key()),
+        "bad_signature"
+    );
+    // The key rotated away: ids signed by it name a key nobody lists.
+    let other = (0..)
+        .map(|i| format!("another-key-{i}"))
+        .map(|k| ClickKeys::from_secret(&k).unwrap())
+        .find(|k| k.signing().id() != key().signing().id())
+        .unwrap();
+    assert_eq!(problem(&format!("click_id={c}"), &other), "unknown_key");
+    assert_eq!(ClickProblem::UnknownKey.as_str(), "unknown_key");
+}
+
+#[test]
+fn an_unreadable_postback_is_traced_to_its_click_when_one_verifies() {
+    let c = good_click();
+    let found = |query: &str| click_of_unreadable(query, &key()).map(|c| c.campaign);
+    let campaign = Some(CampaignId::parse("1001").unwrap());
+    assert_eq!(found(&format!("sum=%zz&click_id={c}")), campaign);
+    assert_eq!(found(&format!("clickid={c}&secure=%")), campaign);
+    assert_eq!(found("click_id=forged&sum=%zz"), None);
+    assert_eq!(found(&format!("note={c}&sum=%zz")), None);
 }

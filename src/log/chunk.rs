@@ -271,6 +271,7 @@ mod tests {
             reason: None,
             fix: None,
             conversion_id: None,
+            detail: None,
             dry_run: false,
             params: BTreeMap::from([("x".to_owned(), "1".to_owned())]),
         }

@@ -14,6 +14,7 @@ use crate::catalog::{BadRequest, Refusal, Rejection};
 use crate::ledger::Verdict;
 use crate::params::Params;
 use crate::postback::Postback;
+use crate::redact::{hidden, is_secure_name, REDACTED};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -46,6 +47,9 @@ pub struct LogEntry {
     pub reason: Option<String>,
     pub fix: Option<String>,
     pub conversion_id: Option<String>,
+    /// The facts behind a rejection, as its answer gave them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
     pub dry_run: bool,
     /// The parameters as received, `secure` redacted.
     pub params: BTreeMap<String, String>,
@@ -84,13 +88,35 @@ impl LoggedParams {
 
     fn pairs(&self) -> impl Iterator<Item = (&str, String)> {
         self.0.iter().map(|(name, value)| {
-            let value = if name == "secure" {
-                "[redacted]".to_owned()
+            let value = if is_secure_name(name) {
+                REDACTED.to_owned()
             } else {
                 clip(value)
             };
             (name, value)
         })
+    }
+
+    /// Redacts the campaign's secure code wherever it appears as a value:
+    /// a value that equals it (as sent, or once percent-decoded), and, for
+    /// a code of [`MIN_CODE_IN_VALUE`] characters or more, every
+    /// occurrence of it inside a value or a name (a URL passed as a
+    /// parameter, a macro wired into the wrong place).
+    pub fn redact_value(&mut self, code: &str) {
+        let mut changed = false;
+        let mut redacted = Params::default();
+        for (name, value) in self.0.iter() {
+            let hidden_name = hidden(code, name, false);
+            let hidden_value = hidden(code, value, true);
+            changed |= hidden_name.is_some() || hidden_value.is_some();
+            redacted.push_unchecked(
+                hidden_name.as_deref().unwrap_or(name),
+                hidden_value.as_deref().unwrap_or(value),
+            );
+        }
+        if changed {
+            self.0 = redacted;
+        }
     }
 }
 
@@ -148,6 +174,21 @@ impl LogDraft {
         self
     }
 
+    /// This draft with the campaign's secure code redacted from every
+    /// value (see [`LoggedParams::redact_value`]).
+    pub fn redacting(mut self, secure_code: Option<&str>) -> LogDraft {
+        let Some(code) = secure_code else {
+            return self;
+        };
+        self.params.redact_value(code);
+        for field in [&mut self.campaign_id, &mut self.click_id, &mut self.goal] {
+            if let Some(shown) = field.as_deref().and_then(|t| hidden(code, t, true)) {
+                *field = Some(shown);
+            }
+        }
+        self
+    }
+
     /// The entry for a refused postback. A catalog rejection is stored by
     /// its code alone (its texts are the catalog's, put back when the log
     /// is read: see [`LogEntry::with_texts`]); a `bad_request` keeps its
@@ -158,6 +199,12 @@ impl LogDraft {
                 let code = rejection.code().to_owned();
                 self.entry(now_ms, suffix, "rejected", Some(code), |_| {})
             }
+            Refusal::Detailed(rejection, detail) => {
+                let code = rejection.code().to_owned();
+                self.entry(now_ms, suffix, "rejected", Some(code), |e| {
+                    e.detail = Some(detail.to_value());
+                })
+            }
             Refusal::BadRequest(_) => {
                 let body = refusal.to_error_body();
                 self.entry(
@@ -166,6 +213,7 @@ impl LogDraft {
                     "rejected",
                     Some(body.code.to_owned()),
                     |e| {
+                        e.detail = body.detail;
                         e.message = Some(body.message);
                         e.reason = Some(body.reason);
                         e.fix = Some(body.fix);
@@ -216,6 +264,7 @@ impl LogDraft {
             reason: None,
             fix: None,
             conversion_id: None,
+            detail: None,
             dry_run: self.dry_run,
             params: self.params.shown(),
         };
@@ -527,6 +576,100 @@ mod tests {
             MAX_VALUE_LEN + '…'.len_utf8()
         );
         assert_eq!(serde_json::to_string(&back).unwrap(), wire);
+    }
+
+    /// Every way an advertiser (or an attacker) has been seen to send the
+    /// secure code, readable or not: none reaches what the log shows or
+    /// stores, once the campaign's code is known.
+    #[test]
+    fn the_secure_code_is_redacted_however_it_is_sent() {
+        const CODE: &str = "TOPSECRET42";
+        let readable = [
+            "secure=TOPSECRET42",
+            "SECURE=TOPSECRET42",
+            "Secure=TOPSECRET42",
+            "secure%00=TOPSECRET42",
+            "se%63ure=TOPSECRET42",
+            "secure%5B%5D=TOPSECRET42",
+            "%2573ecure=TOPSECRET42",
+            "+secure=TOPSECRET42",
+            "token=TOPSECRET42",
+            "token=%54OPSECRET42",
+            "ref=https%3A%2F%2Fshop.example%2F%3Fsecure%3DTOPSECRET42",
+            "note=the+code+is+TOPSECRET42",
+            "secure_code=x&TOPSECRET42=1",
+        ];
+        for query in readable {
+            let d = draft(&format!("click_id=abc&{query}")).redacting(Some(CODE));
+            let stored = serde_json::to_string(&d).unwrap();
+            let shown = serde_json::to_string(&d.params.shown()).unwrap();
+            let debug = format!("{d:?}");
+            for out in [&stored, &shown, &debug] {
+                assert!(!out.contains(CODE), "{query}: {out}");
+            }
+            assert!(stored.contains(REDACTED), "{query}: {stored}");
+        }
+        let unreadable = [
+            "%73ecure=TOPSECRET42&sum=%zz",
+            "secure=TOPSECRET42&secure=other",
+            "SECURE=TOPSECRET42&sum=%zz",
+            "token=TOPSECRET42&sum=%zz",
+            "token=TOPSECRET%342&sum=%zz",
+            "secure=TOP%zzSECRET42",
+        ];
+        for query in unreadable {
+            assert!(Params::from_query(query)
+                .and_then(Postback::from_params)
+                .is_err());
+            let d = LogDraft::from_unreadable(query, false).redacting(Some(CODE));
+            let stored = serde_json::to_string(&d).unwrap();
+            assert!(!stored.contains(CODE), "{query}: {stored}");
+            // By name alone, before the campaign is known.
+            let by_name = LogDraft::from_unreadable(query, false);
+            for (name, value) in by_name.params.shown() {
+                if is_secure_name(&name) {
+                    assert_eq!(value, REDACTED, "{query}");
+                }
+            }
+        }
+        // JSON bodies: an escaped name is the name.
+        let json = Params::from_post(
+            "",
+            crate::params::BodyKind::Json,
+            br#"{"click_id":"abc","\u0053ECURE":"TOPSECRET42","x":"TOPSECRET42"}"#,
+        )
+        .unwrap();
+        let d = LogDraft::from_postback(Postback::from_params(json).unwrap(), false)
+            .redacting(Some(CODE));
+        assert!(!serde_json::to_string(&d).unwrap().contains(CODE));
+        // The fields a draft names are redacted too (a goal that is the code).
+        let d = draft("click_id=abc&goal=TOPSECRET42").redacting(Some(CODE));
+        assert_eq!(d.goal.as_deref(), Some(REDACTED));
+    }
+
+    #[test]
+    fn only_secure_names_and_the_code_are_redacted() {
+        let d = draft("click_id=abc&goal=1&note=hello&sum=10").redacting(Some("s3cr3t"));
+        let shown = d.params.shown();
+        assert_eq!(shown["note"], "hello");
+        assert_eq!(shown["sum"], "10");
+        // A short code is redacted only whole, not inside other text.
+        let d = draft("click_id=abc&a=1&b=21").redacting(Some("1"));
+        assert_eq!(d.params.shown()["a"], REDACTED);
+        assert_eq!(d.params.shown()["b"], "21");
+        for name in [
+            "secure",
+            "SECURE",
+            "secure\0",
+            "%73ecure",
+            "sec%75re",
+            "x_secure_y",
+        ] {
+            assert!(is_secure_name(name), "{name}");
+        }
+        for name in ["sum", "goal", "sec", "cure", "click_id"] {
+            assert!(!is_secure_name(name), "{name}");
+        }
     }
 
     #[test]

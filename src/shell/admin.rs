@@ -4,13 +4,21 @@
 use super::campaigns::{self, KV_BINDING};
 use super::platform;
 use crate::admin::{authorized, error_body, invalid_config_body};
+use crate::campaign::MAX_CONFIG_BYTES;
 use crate::campaign::{Campaign, ConfigError};
+use crate::catalog::Refusal;
 use crate::ids::{CampaignId, ID_RULE};
-use crate::params::MAX_BODY_BYTES;
+use crate::params::Params;
 use crate::reply::Reply;
 use serde_json::json;
 use worker::web_sys::Request;
 use worker::{console_error, Env};
+
+/// The parameters of an operator's request, or the 400 that names what
+/// cannot be read: an unreadable query never stands for "no parameters".
+pub fn read_query(raw: &str) -> Result<Params, Reply> {
+    Params::from_query(raw).map_err(|bad| Reply::refused(&Refusal::BadRequest(bad)))
+}
 
 /// `None` if the request carries the admin token; else the 401 answer.
 pub fn check_token(req: &Request, env: &Env) -> Option<Reply> {
@@ -40,9 +48,12 @@ fn storage_failed(what: &str, e: impl std::fmt::Display) -> Reply {
     )
 }
 
-pub async fn list(req: &Request, env: &Env) -> Reply {
+pub async fn list(req: &Request, query: &str, env: &Env) -> Reply {
     if let Some(denied) = check_token(req, env) {
         return denied;
+    }
+    if let Err(bad) = read_query(query) {
+        return bad;
     }
     match campaigns::list_ids(env).await {
         Ok(ids) => Reply::json(200, json!({ "campaigns": ids }).to_string()),
@@ -50,9 +61,12 @@ pub async fn list(req: &Request, env: &Env) -> Reply {
     }
 }
 
-pub async fn campaign(req: &Request, method: &str, env: &Env, id: &str) -> Reply {
+pub async fn campaign(req: &Request, method: &str, query: &str, env: &Env, id: &str) -> Reply {
     if let Some(denied) = check_token(req, env) {
         return denied;
+    }
+    if let Err(bad) = read_query(query) {
+        return bad;
     }
     let Some(id) = CampaignId::parse(id) else {
         return Reply::json(
@@ -87,18 +101,26 @@ pub async fn campaign(req: &Request, method: &str, env: &Env, id: &str) -> Reply
             },
         },
         _ => {
-            let body = match platform::read_body(req).await {
-                Some(b) if b.len() <= MAX_BODY_BYTES => b,
-                Some(_) => {
+            let body = match platform::read_body(req, MAX_CONFIG_BYTES).await {
+                Ok(b) => b,
+                Err(platform::BodyError::TooLong) => {
                     return Reply::json(
                         400,
                         invalid_config_body(&ConfigError {
                             field: "(config)".to_owned(),
-                            problem: format!("is longer than {MAX_BODY_BYTES} bytes"),
+                            problem: format!("is longer than {MAX_CONFIG_BYTES} bytes"),
                         }),
                     )
                 }
-                None => return storage_failed("reading the request body", "unreadable"),
+                Err(platform::BodyError::Unreadable) => {
+                    return Reply::json(
+                        400,
+                        invalid_config_body(&ConfigError {
+                            field: "(config)".to_owned(),
+                            problem: "could not be read: send it again".to_owned(),
+                        }),
+                    )
+                }
             };
             let text = String::from_utf8_lossy(&body);
             let campaign = match Campaign::from_json(&text) {

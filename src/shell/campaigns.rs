@@ -5,12 +5,13 @@
 //! isolate drops its entry at once, and other isolates see it within the
 //! TTL plus KV's own propagation (up to 60 s between locations). Misses are
 //! cached too, so junk traffic for unknown campaigns does not hit KV on
-//! every request.
+//! every request, and apart from the campaigns (`campaign::cache`), so it
+//! cannot push them out.
 
+use crate::campaign::cache::CampaignCache;
 use crate::campaign::Campaign;
 use crate::ids::CampaignId;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use worker::Env;
 
@@ -18,17 +19,10 @@ use super::platform::now_millis;
 
 /// How long an isolate trusts what it read.
 pub const TTL_MS: u64 = 5_000;
-/// Most entries an isolate keeps; past it the cache starts over.
-const MAX_ENTRIES: usize = 1024;
 pub const KV_BINDING: &str = "CAMPAIGNS";
 
-struct Entry {
-    loaded_at: u64,
-    campaign: Option<Rc<Campaign>>,
-}
-
 thread_local! {
-    static CACHE: RefCell<HashMap<CampaignId, Entry>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<CampaignCache<Rc<Campaign>>> = RefCell::new(CampaignCache::new(TTL_MS));
 }
 
 pub fn kv_key(id: &CampaignId) -> String {
@@ -40,14 +34,8 @@ pub fn kv_key(id: &CampaignId) -> String {
 /// the operator must fix it.
 pub async fn load(env: &Env, id: &CampaignId) -> Result<Option<Rc<Campaign>>, String> {
     let now = now_millis();
-    let cached = CACHE.with(|c| {
-        c.borrow()
-            .get(id)
-            .filter(|e| now.saturating_sub(e.loaded_at) < TTL_MS)
-            .map(|e| e.campaign.clone())
-    });
-    if let Some(campaign) = cached {
-        return Ok(campaign);
+    if let Some(known) = CACHE.with(|c| c.borrow().get(id, now)) {
+        return Ok(known);
     }
     let text = super::kv::namespace(env, KV_BINDING)?
         .text(&kv_key(id))
@@ -58,28 +46,13 @@ pub async fn load(env: &Env, id: &CampaignId) -> Result<Option<Rc<Campaign>>, St
             Campaign::from_json(&json).map_err(|e| format!("stored config is invalid: {e}"))?,
         )),
     };
-    CACHE.with(|c| {
-        let mut cache = c.borrow_mut();
-        if cache.len() >= MAX_ENTRIES {
-            cache.retain(|_, e| now.saturating_sub(e.loaded_at) < TTL_MS);
-            if cache.len() >= MAX_ENTRIES {
-                cache.clear();
-            }
-        }
-        cache.insert(
-            id.clone(),
-            Entry {
-                loaded_at: now,
-                campaign: campaign.clone(),
-            },
-        );
-    });
+    CACHE.with(|c| c.borrow_mut().insert(id.clone(), campaign.clone(), now));
     Ok(campaign)
 }
 
 /// Drops this isolate's copy of a campaign after an admin write.
 pub fn forget(id: &CampaignId) {
-    CACHE.with(|c| c.borrow_mut().remove(id));
+    CACHE.with(|c| c.borrow_mut().forget(id));
 }
 
 /// Every campaign id in KV.

@@ -107,9 +107,12 @@ pub async fn log_page(req: &Request, raw: &str, env: &Env) -> Reply {
     }
 }
 
-pub async fn outbox(req: &Request, env: &Env) -> Reply {
+pub async fn outbox(req: &Request, raw: &str, env: &Env) -> Reply {
     if let Some(denied) = admin::check_token(req, env) {
         return denied;
+    }
+    if let Err(bad) = admin::read_query(raw) {
+        return bad;
     }
     let ids = match campaigns::list_ids(env).await {
         Ok(ids) => ids,
@@ -144,7 +147,10 @@ pub async fn outbox_retry(req: &Request, raw: &str, env: &Env) -> Reply {
     if let Some(denied) = admin::check_token(req, env) {
         return denied;
     }
-    let params = Params::from_query(raw).unwrap_or_default();
+    let params = match admin::read_query(raw) {
+        Ok(p) => p,
+        Err(bad) => return bad,
+    };
     let ids = match params.get("campaign_id").filter(|id| !id.is_empty()) {
         Some(id) => match crate::ids::CampaignId::parse(id) {
             Some(id) => vec![id.as_str().to_owned()],

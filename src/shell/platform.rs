@@ -4,9 +4,9 @@
 use crate::click::Country;
 use std::net::IpAddr;
 use wasm_bindgen::prelude::*;
-use worker::js_sys::Reflect;
+use worker::js_sys::{Reflect, Uint8Array};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::web_sys::Request;
+use worker::web_sys::{ReadableStreamDefaultReader, Request};
 
 #[wasm_bindgen]
 extern "C" {
@@ -56,10 +56,48 @@ pub fn source_ip(req: &Request) -> Option<IpAddr> {
     header(req, "cf-connecting-ip").and_then(|ip| ip.trim().parse().ok())
 }
 
-/// The request's body; `None` if it cannot be read.
-pub async fn read_body(req: &Request) -> Option<Vec<u8>> {
-    let buffer = JsFuture::from(req.array_buffer().ok()?).await.ok()?;
-    Some(worker::js_sys::Uint8Array::new(&buffer).to_vec())
+/// Why a request's body was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    /// It holds more than the limit: reading stopped there.
+    TooLong,
+    /// The stream failed.
+    Unreadable,
+}
+
+/// The request's body, read chunk by chunk with a running bound: once it
+/// passes `limit` bytes, the stream is cancelled and the rest is never
+/// read, so a chunked body (which declares no length) cannot fill the
+/// isolate's memory. No body is an empty one.
+pub async fn read_body(req: &Request, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let Some(stream) = req.body() else {
+        return Ok(Vec::new());
+    };
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut body = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|_| BodyError::Unreadable)?;
+        let field = |name: &str| Reflect::get(&chunk, &JsValue::from_str(name));
+        if field("done").ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+            return Ok(body);
+        }
+        let bytes: Uint8Array = field("value")
+            .ok()
+            .and_then(|v| v.dyn_into().ok())
+            .ok_or(BodyError::Unreadable)?;
+        let start = body.len();
+        let len = bytes.length() as usize;
+        if start + len > limit {
+            // Cancelling tells the runtime to stop receiving; its outcome
+            // changes nothing here.
+            let _ = JsFuture::from(reader.cancel()).await;
+            return Err(BodyError::TooLong);
+        }
+        body.resize(start + len, 0);
+        bytes.copy_to(&mut body[start..]);
+    }
 }
 
 /// A request header; `None` if absent (or unreadable).

@@ -3,8 +3,9 @@
 //! what the edge refused.
 
 use super::{campaigns, log_queue, object_client, platform};
+use crate::campaign::Campaign;
 use crate::catalog::{BadRequest, Refusal, Rejection};
-use crate::click::ClickKey;
+use crate::click::ClickKeys;
 use crate::edge;
 use crate::landing::ClickRequest;
 use crate::log::LogDraft;
@@ -12,22 +13,32 @@ use crate::params::{BodyKind, Params, MAX_BODY_BYTES};
 use crate::postback::Postback;
 use crate::reply::Reply;
 use std::cell::OnceCell;
+use std::rc::Rc;
 use worker::web_sys::Request;
 use worker::{console_error, Context, Env};
 
 thread_local! {
-    /// The click key of this isolate: preparing an HMAC key costs two
+    /// The click keys of this isolate: preparing an HMAC key costs two
     /// SHA-256 blocks, and reading the secret a call out of the wasm, both
     /// once. An isolate's bindings never change (a new secret is a new
     /// deployment, with new isolates).
-    static CLICK_KEY: OnceCell<Option<ClickKey>> = const { OnceCell::new() };
+    static CLICK_KEYS: OnceCell<Option<ClickKeys>> = const { OnceCell::new() };
 }
 
-fn click_key(env: &Env) -> Option<ClickKey> {
-    CLICK_KEY.with(|key| {
-        key.get_or_init(|| {
-            let secret = env.secret("CLICK_SIGNING_KEY").ok()?.to_string();
-            ClickKey::new(secret.as_bytes())
+/// The keys of `CLICK_SIGNING_KEY`; `None` (said on the console once per
+/// isolate, never with a key) if it is unset or lists none.
+fn click_keys(env: &Env) -> Option<ClickKeys> {
+    CLICK_KEYS.with(|keys| {
+        keys.get_or_init(|| {
+            let Ok(secret) = env.secret("CLICK_SIGNING_KEY") else {
+                console_error!(
+                    "CLICK_SIGNING_KEY is not set: click ids cannot be signed or verified"
+                );
+                return None;
+            };
+            ClickKeys::from_secret(&secret.to_string())
+                .map_err(|e| console_error!("{e}: click ids cannot be signed or verified"))
+                .ok()
         })
         .clone()
     })
@@ -41,8 +52,7 @@ pub async fn click(req: &Request, query: &str, env: &Env) -> Reply {
         Ok(r) => r,
         Err(refusal) => return Reply::refused(&refusal),
     };
-    let Some(key) = click_key(env) else {
-        console_error!("CLICK_SIGNING_KEY is not set: clicks cannot be signed");
+    let Some(keys) = click_keys(env) else {
         return Reply::rejected(Rejection::InternalError);
     };
     let campaign = match campaigns::load(env, &request.campaign_id).await {
@@ -54,7 +64,7 @@ pub async fn click(req: &Request, query: &str, env: &Env) -> Reply {
     };
     let now = u32::try_from(platform::now_seconds()).unwrap_or(u32::MAX);
     let country = platform::country(req);
-    match request.redirect(campaign.as_deref(), &key, now, country, platform::nonce()) {
+    match request.redirect(campaign.as_deref(), &keys, now, country, platform::nonce()) {
         Ok(url) => Reply::redirect(url),
         Err(rejection) => Reply::rejected(rejection),
     }
@@ -72,9 +82,14 @@ async fn read_params(req: &Request, method: &str, query: &str) -> Result<Params,
             format!("is longer than {MAX_BODY_BYTES} bytes"),
         ));
     }
-    let body = platform::read_body(req)
+    let body = platform::read_body(req, MAX_BODY_BYTES)
         .await
-        .ok_or_else(|| BadRequest::new("body", "could not be read"))?;
+        .map_err(|e| match e {
+            platform::BodyError::TooLong => {
+                BadRequest::new("body", format!("is longer than {MAX_BODY_BYTES} bytes"))
+            }
+            platform::BodyError::Unreadable => BadRequest::new("body", "could not be read"),
+        })?;
     if body.is_empty() {
         return Params::from_query(query);
     }
@@ -102,6 +117,29 @@ fn refuse(
     Reply::refused(&refusal)
 }
 
+/// The log draft of an unreadable postback, given to its campaign (with
+/// the campaign's secure code redacted) when a click id in it verifies and
+/// the campaign exists; else as it was, for the unattributed log.
+async fn attribute_unreadable(
+    env: &Env,
+    draft: LogDraft,
+    query: &str,
+) -> (LogDraft, Option<Rc<Campaign>>) {
+    let Some(click) = click_keys(env).and_then(|keys| edge::click_of_unreadable(query, &keys))
+    else {
+        return (draft, None);
+    };
+    match campaigns::load(env, &click.campaign).await {
+        Ok(Some(campaign)) => (
+            draft
+                .for_campaign(campaign.id().as_str())
+                .redacting(campaign.secure_code()),
+            Some(campaign),
+        ),
+        _ => (draft, None),
+    }
+}
+
 pub async fn postback(
     req: Request,
     method: &str,
@@ -117,19 +155,20 @@ pub async fn postback(
         Ok(p) => p,
         Err(bad) => {
             let draft = LogDraft::from_unreadable(query, dry_run);
-            return refuse(env, ctx, draft, bad.into(), false);
+            let (draft, campaign) = attribute_unreadable(env, draft, query).await;
+            let bad = bad.redacting(campaign.as_deref().and_then(|c| c.secure_code()));
+            return refuse(env, ctx, draft, bad.into(), campaign.is_some());
         }
     };
-    let Some(key) = click_key(env) else {
-        console_error!("CLICK_SIGNING_KEY is not set: click ids cannot be verified");
+    let Some(keys) = click_keys(env) else {
         let draft = LogDraft::from_postback(postback, dry_run);
         return refuse(env, ctx, draft, Rejection::InternalError.into(), false);
     };
-    let identified = match edge::identify(&postback, &key) {
+    let identified = match edge::identify(&postback, &keys) {
         Ok(i) => i,
-        Err(rejection) => {
+        Err(refusal) => {
             let draft = LogDraft::from_postback(postback, dry_run);
-            return refuse(env, ctx, draft, rejection.into(), false);
+            return refuse(env, ctx, draft, refusal, false);
         }
     };
     let campaign = match campaigns::load(env, &identified.campaign_id).await {

@@ -32,10 +32,20 @@ export function stateDir() {
 
 /**
  * Starts a worker. `persist`: a directory to keep KV and Durable Object
- * state in across restarts; `bindings`: overrides of the vars and secrets.
+ * state in across restarts; `bindings`: overrides of the vars and secrets;
+ * `console`: an array that collects what the runtime prints (the worker's
+ * console), instead of passing it through.
  */
-export async function startWorker({ persist, bindings = {}, listen = false } = {}) {
+export async function startWorker({ persist, bindings = {}, listen = false, console: printed } = {}) {
+  const collect = printed
+    ? {
+        handleRuntimeStdio(stdout, stderr) {
+          for (const stream of [stdout, stderr]) stream.on("data", (chunk) => printed.push(String(chunk)));
+        },
+      }
+    : {};
   const mf = new Miniflare({
+    ...collect,
     // With `listen`, a real HTTP port on 127.0.0.1 (for a browser).
     ...(listen ? { host: "127.0.0.1", port: 0 } : {}),
     ...WORKER_SCRIPT,
