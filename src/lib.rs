@@ -8,7 +8,6 @@ pub mod admin;
 pub mod campaign;
 pub mod catalog;
 pub mod click;
-pub mod eager;
 pub mod edge;
 pub mod ids;
 pub mod landing;

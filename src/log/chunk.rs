@@ -15,12 +15,12 @@
 //! oldest ([`PageBuilder::wants`]).
 
 use super::{count_key, LogEntry, LogQuery};
-use crate::params::Params;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// What a store keeps beside a chunk's entries.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// What a store keeps beside a chunk's entries; it crosses to the store
+/// as JSON beside them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ChunkMeta {
     /// The smallest and largest entry id in it.
     pub first_id: String,
@@ -32,39 +32,6 @@ pub struct ChunkMeta {
     /// Entries per count key (the code, or `accepted`), as the JSON object
     /// the store keeps.
     pub codes: String,
-}
-
-impl ChunkMeta {
-    /// The meta as query parameters, the way the edge hands it to the
-    /// object beside the entries.
-    pub fn to_query(&self) -> String {
-        let encode = |v: &str| utf8_percent_encode(v, NON_ALPHANUMERIC).to_string();
-        let mut query = format!(
-            "first={}&last={}&count={}&codes={}",
-            encode(&self.first_id),
-            encode(&self.last_id),
-            self.count,
-            encode(&self.codes)
-        );
-        if let Some(campaign) = &self.campaign {
-            query.push_str("&campaign=");
-            query.push_str(&encode(campaign));
-        }
-        query
-    }
-
-    /// The meta from [`ChunkMeta::to_query`]'s parameters; `None` if one
-    /// is missing or the count is not a number. (The store checks that
-    /// `codes` is JSON as it writes it.)
-    pub fn from_params(params: &Params) -> Option<ChunkMeta> {
-        Some(ChunkMeta {
-            first_id: params.get("first")?.to_owned(),
-            last_id: params.get("last")?.to_owned(),
-            campaign: params.get("campaign").map(str::to_owned),
-            count: params.get("count")?.parse().ok()?,
-            codes: params.get("codes")?.to_owned(),
-        })
-    }
 }
 
 /// A chunk being written: entries serialized as they come.
@@ -300,23 +267,24 @@ mod tests {
     }
 
     #[test]
-    fn the_meta_crosses_to_the_object_as_query_parameters() {
+    fn the_meta_crosses_to_the_object_whole() {
         let (meta, _) = chunk_of(&[
             entry("001-a", Some("summer & co"), Some("goal_not_found")),
             entry("002-b", Some("summer & co"), None),
         ]);
-        let params = Params::from_query(&meta.to_query()).unwrap();
-        assert_eq!(ChunkMeta::from_params(&params), Some(meta));
         let (mixed, _) = chunk_of(&[entry("1", Some("a"), None), entry("2", None, None)]);
-        let params = Params::from_query(&mixed.to_query()).unwrap();
-        assert_eq!(ChunkMeta::from_params(&params), Some(mixed));
+        for meta in [meta, mixed] {
+            let wire = serde_json::to_string(&meta).unwrap();
+            assert_eq!(serde_json::from_str::<ChunkMeta>(&wire).unwrap(), meta);
+        }
         for broken in [
-            "first=1&last=2&count=x&codes={}",
-            "first=1&last=2&count=1",
-            "last=2&count=1&codes={}",
+            r#"{"first_id":"1"}"#,
+            r#"{"first_id":"1","last_id":"2","campaign":null,"count":"x","codes":"{}"}"#,
         ] {
-            let params = Params::from_query(broken).unwrap();
-            assert_eq!(ChunkMeta::from_params(&params), None, "{broken}");
+            assert!(
+                serde_json::from_str::<ChunkMeta>(broken).is_err(),
+                "{broken}"
+            );
         }
     }
 

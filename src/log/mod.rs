@@ -307,8 +307,9 @@ fn clip(value: &str) -> String {
 }
 
 /// A log query: `campaign_id`, `code`, `since` (RFC 3339 or Unix seconds),
-/// `before` (an entry id: the page after it), `limit`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// `before` (an entry id: the page after it), `limit`. It crosses to a
+/// store as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LogQuery {
     pub campaign_id: Option<String>,
     pub code: Option<String>,
@@ -346,37 +347,10 @@ impl LogQuery {
         })
     }
 
-    /// The query as the edge hands it to each store (`since` already an
-    /// entry id): what [`LogQuery::from_store_params`] reads.
-    pub fn to_store_query(&self) -> String {
-        let mut pairs = vec![];
-        let fields = [
-            ("campaign_id", &self.campaign_id),
-            ("code", &self.code),
-            ("since_id", &self.since_id),
-            ("before", &self.before),
-        ];
-        for (name, value) in fields {
-            if let Some(value) = value {
-                pairs.push(format!("{name}={}", encode(value)));
-            }
-        }
-        pairs.push(format!("limit={}", self.limit));
-        pairs.join("&")
-    }
-
-    /// A query as [`LogQuery::to_store_query`] wrote it; `None` if its
-    /// limit is missing or out of range.
-    pub fn from_store_params(params: &Params) -> Option<LogQuery> {
-        let get = |n: &str| params.get(n).map(str::to_owned);
-        let limit = params.get("limit")?.parse::<u32>().ok()?;
-        Some(LogQuery {
-            campaign_id: get("campaign_id"),
-            code: get("code"),
-            since_id: get("since_id"),
-            before: get("before"),
-            limit: Some(limit).filter(|l| (1..=MAX_LIMIT).contains(l))?,
-        })
+    /// Whether a query handed to a store is one the edge could have
+    /// made: a limit in range.
+    pub fn is_valid(&self) -> bool {
+        (1..=MAX_LIMIT).contains(&self.limit)
     }
 
     /// The query string that shows the next page after `last`.
@@ -779,12 +753,17 @@ mod tests {
             ..LogQuery::default()
         };
         for query in [full, bare] {
-            let params = Params::from_query(&query.to_store_query()).unwrap();
-            assert_eq!(LogQuery::from_store_params(&params), Some(query));
+            let wire = serde_json::to_string(&query).unwrap();
+            let back: LogQuery = serde_json::from_str(&wire).unwrap();
+            assert!(back.is_valid());
+            assert_eq!(back, query);
         }
-        for broken in ["", "limit=0", "limit=501", "limit=x&code=a"] {
-            let params = Params::from_query(broken).unwrap();
-            assert_eq!(LogQuery::from_store_params(&params), None, "{broken}");
+        for limit in [0, 501] {
+            assert!(!LogQuery {
+                limit,
+                ..LogQuery::default()
+            }
+            .is_valid());
         }
     }
 }

@@ -5,7 +5,6 @@
 mod admin;
 mod campaign_object;
 mod campaigns;
-mod eager;
 mod join;
 mod kv;
 mod log_queue;
@@ -17,48 +16,73 @@ mod postback;
 use crate::reply::Reply;
 use crate::route::{route, Route};
 use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
+// The async export's glue, as worker-build's release build expands it,
+// names `js_sys` by that path.
+#[allow(unused_imports)]
+use worker::js_sys;
 use worker::{web_sys, worker_sys, Context, Env};
 
-/// The worker's fetch handler, called by `js/entry.mjs` (through
-/// worker-build's glue, which passes `env` and `ctx`): the answer, which
-/// the entry makes a `Response` of — its number when it is the same on
-/// every request (`Reply::same_every_time`), else its `Reply::to_wire`
-/// string — or, when it had to wait for something, a `Promise` of one
-/// (see `eager`).
-///
-/// Not the `worker` crate's `#[event(fetch)]`: that one reads the method,
-/// URL, headers and `cf` object of every request into its own `Request`,
-/// and builds the answer with a call into JavaScript per header, for some
-/// ten crossings between wasm and JavaScript that a postback does not need.
-#[wasm_bindgen]
-pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> JsValue {
-    eager::now_or_later(async move {
-        // The URL is read once, and split without a URL parser.
-        let url = req.url();
-        let path = crate::route::path_of(&url);
-        if path == TEST_PANIC_PATH && test_panic_route_enabled(&env) {
-            if crate::route::query_of(&url) == "later" {
-                // After an await: the panic then happens in a microtask.
-                let tick = worker::js_sys::Promise::resolve(&JsValue::UNDEFINED);
-                let _ = worker::wasm_bindgen_futures::JsFuture::from(tick).await;
-            }
-            panic!("the test-only panic route was called");
+/// The worker's fetch handler: worker-build's entrypoint calls it with the
+/// request, `env` and `ctx`, as it calls the `worker` crate's
+/// `#[event(fetch)]`. Written by hand rather than with that macro, which
+/// converts every request into the crate's own `Request` (method, URL,
+/// headers and the `cf` object read up front) though most postbacks read
+/// only the URL.
+#[wasm_bindgen(wasm_bindgen_futures = worker::wasm_bindgen_futures)]
+pub async fn fetch(
+    req: web_sys::Request,
+    env: Env,
+    ctx: worker_sys::Context,
+) -> Result<web_sys::Response, JsValue> {
+    // The URL is read once, and split without a URL parser.
+    let url = req.url();
+    let path = crate::route::path_of(&url);
+    if path == TEST_PANIC_PATH && test_panic_route_enabled(&env) {
+        if crate::route::query_of(&url) == "later" {
+            // After an await: the panic then happens in a microtask.
+            let tick = worker::js_sys::Promise::resolve(&JsValue::UNDEFINED);
+            let _ = worker::wasm_bindgen_futures::JsFuture::from(tick).await;
         }
-        let reply = handle(req, &url, &env, &Context::new(ctx)).await;
-        match reply.same_every_time() {
-            Some(number) => JsValue::from(number),
-            None => JsValue::from(reply.to_wire()),
-        }
-    })
+        panic!("the test-only panic route was called");
+    }
+    let reply = handle(req, &url, &env, &Context::new(ctx)).await;
+    response(reply.checked())
 }
 
-/// The answer numbered `number` by `Reply::same_every_time`, in
-/// `Reply::to_wire`'s form: the guard asks once per isolate and number.
-#[wasm_bindgen(js_name = numberedAnswer)]
-pub fn numbered_answer(number: u8) -> String {
-    Reply::numbered(number)
-        .unwrap_or_else(|| Reply::rejected(crate::catalog::Rejection::InternalError))
-        .to_wire()
+/// The `Response` of an answer: the one place one is made.
+fn response(reply: Reply) -> Result<web_sys::Response, JsValue> {
+    let (body, init) = response_parts(&reply)?;
+    web_sys::Response::new_with_opt_str_and_init(body, &init)
+}
+
+/// An answer's body (none for a redirect) and its status and headers.
+fn response_parts(reply: &Reply) -> Result<(Option<&str>, web_sys::ResponseInit), JsValue> {
+    let headers = web_sys::Headers::new()?;
+    for (name, value) in reply.headers() {
+        headers.set(name, value)?;
+    }
+    let init = web_sys::ResponseInit::new();
+    init.set_status(reply.status);
+    init.set_headers(&headers);
+    let body = (reply.status != 302).then_some(reply.body.as_str());
+    Ok((body, init))
+}
+
+/// The answer `js/entry.mjs` gives the requests in flight when the wasm
+/// traps, asked for while it is healthy (after a trap nothing can be
+/// asked of it): `{ body, init }` for `new Response(body, init)`, the
+/// catalog's `internal_error` with status 500.
+#[wasm_bindgen(js_name = crashAnswer)]
+pub fn crash_answer() -> Result<JsValue, JsValue> {
+    let reply = Reply {
+        status: 500,
+        ..Reply::rejected(crate::catalog::Rejection::InternalError)
+    };
+    let (body, init) = response_parts(&reply)?;
+    let answer = worker::js_sys::Object::new();
+    worker::js_sys::Reflect::set(&answer, &"body".into(), &JsValue::from(body))?;
+    worker::js_sys::Reflect::set(&answer, &"init".into(), &init)?;
+    Ok(answer.into())
 }
 
 /// A route that panics, so the tests can prove a bug answers JSON; with

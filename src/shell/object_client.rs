@@ -1,6 +1,6 @@
-//! The edge's calls to campaign objects (see `campaign_object` for the
-//! routes). Any failure to get an answer is an error string: the caller
-//! answers `internal_error` or logs it.
+//! The edge's calls to campaign objects, one RPC method per operation (see
+//! `campaign_object`). Any failure to get an answer is an error string: the
+//! caller answers `internal_error` or logs it.
 
 use super::campaign_object::{BINDING, UNATTRIBUTED};
 use crate::ledger::{Submission, Verdict};
@@ -17,56 +17,64 @@ type Outcome<T> = std::result::Result<T, String>;
 
 #[wasm_bindgen]
 extern "C" {
-    /// A campaign object's stub, seen for its RPC method (see
-    /// `campaign_object`).
-    type CampaignRpc;
+    /// A campaign object's stub: its RPC methods, one per operation, as
+    /// the class in `js/entry.mjs` exposes them.
+    type CampaignStub;
 
     #[wasm_bindgen(method, catch)]
-    fn call(this: &CampaignRpc, target: &str, body: &str) -> std::result::Result<Promise, JsValue>;
+    fn submit(this: &CampaignStub, submission: &str, dry_run: bool) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = writeLog)]
+    fn write_log(
+        this: &CampaignStub,
+        meta: &str,
+        entries: &str,
+        bound: Option<u32>,
+    ) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = queryLog)]
+    fn query_log(this: &CampaignStub, query: &str) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = outboxStatus)]
+    fn outbox_status(this: &CampaignStub) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = outboxRetry)]
+    fn outbox_retry(this: &CampaignStub) -> Result<Promise, JsValue>;
 }
 
-/// Calls one of an object's routes over RPC: the route with its query, the
-/// body as JSON; the answer as JSON (an empty answer reads as `null`).
-async fn call<B: Serialize, T: DeserializeOwned>(
-    env: &Env,
-    object: &str,
-    target: &str,
-    body: Option<&B>,
-) -> Outcome<T> {
-    let json = match body {
-        Some(body) => serde_json::to_string(body).map_err(|e| e.to_string())?,
-        None => String::new(),
-    };
-    let text = call_with_text(env, object, target, &json).await?;
-    if text.is_empty() {
-        return serde_json::from_str("null").map_err(|e| e.to_string());
-    }
-    serde_json::from_str(&text).map_err(|e| format!("{object}{target} answered {text:?}: {e}"))
-}
-
-/// The same with the body already JSON text; the answer's text.
-async fn call_with_text(env: &Env, object: &str, target: &str, body: &str) -> Outcome<String> {
-    let stub = env
-        .durable_object(BINDING)
+/// The stub of the object named `object`.
+fn stub(env: &Env, object: &str) -> Outcome<CampaignStub> {
+    env.durable_object(BINDING)
         .and_then(|ns| ns.get_by_name(object))
-        .map_err(|e| e.to_string())?
-        .into_rpc::<CampaignRpc>();
-    let answer = match stub.call(target, body) {
+        .map(|stub| stub.into_rpc::<CampaignStub>())
+        .map_err(|e| e.to_string())
+}
+
+/// What an RPC call answered, once it settles.
+async fn settle(object: &str, method: &str, call: Result<Promise, JsValue>) -> Outcome<JsValue> {
+    let answer = match call {
         Ok(promise) => JsFuture::from(promise).await,
         Err(e) => Err(e),
-    }
-    .map_err(|e| format!("{object}{target}: {}", super::platform::error_text(&e)))?;
-    Ok(answer.as_string().unwrap_or_default())
+    };
+    answer.map_err(|e| format!("{object}.{method}: {}", super::platform::error_text(&e)))
+}
+
+/// An answer that is JSON text, read.
+fn json<T: DeserializeOwned>(object: &str, method: &str, answer: JsValue) -> Outcome<T> {
+    let text = answer.as_string().unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| format!("{object}.{method} answered {text:?}: {e}"))
+}
+
+fn to_json<T: Serialize>(value: &T) -> Outcome<String> {
+    serde_json::to_string(value).map_err(|e| e.to_string())
 }
 
 /// Hands a submission to its campaign's object; its verdict.
 pub async fn submit(env: &Env, submission: &Submission, dry_run: bool) -> Outcome<Verdict> {
-    let path = if dry_run {
-        "/decide?dry_run=1"
-    } else {
-        "/decide"
-    };
-    call(env, submission.campaign_id.as_str(), path, Some(submission)).await
+    let object = submission.campaign_id.as_str();
+    let stub = stub(env, object)?;
+    let call = stub.submit(&to_json(submission)?, dry_run);
+    json(object, "submit", settle(object, "submit", call).await?)
 }
 
 /// Where an entry the edge writes belongs: its campaign's object if the
@@ -82,36 +90,37 @@ pub fn log_destination(entry: &LogEntry, campaign_exists: bool) -> &str {
 /// Writes a chunk of entries to one object's log.
 pub async fn write_logs(env: &Env, object: String, chunk: ChunkWriter) -> Outcome<()> {
     let (meta, entries) = chunk.finish();
-    let mut target = format!("/log?{}", meta.to_query());
-    if object == UNATTRIBUTED {
-        // LOG_UNATTRIBUTED_MAX lowers the bound (for tests); never raises it.
-        let bound = env
-            .var("LOG_UNATTRIBUTED_MAX")
+    // LOG_UNATTRIBUTED_MAX lowers the unattributed bound (for tests); never
+    // raises it.
+    let bound = (object == UNATTRIBUTED).then(|| {
+        env.var("LOG_UNATTRIBUTED_MAX")
             .ok()
             .and_then(|v| v.to_string().parse::<u32>().ok())
-            .map_or(MAX_UNATTRIBUTED, |b| b.min(MAX_UNATTRIBUTED));
-        target.push_str(&format!("&bound={bound}"));
-    }
-    call_with_text(env, &object, &target, &entries)
-        .await
-        .map(drop)
+            .map_or(MAX_UNATTRIBUTED, |b| b.min(MAX_UNATTRIBUTED))
+    });
+    let call = stub(env, &object)?.write_log(&to_json(&meta)?, &entries, bound);
+    settle(&object, "writeLog", call).await.map(drop)
 }
 
 pub async fn query_log(env: &Env, object: &str, query: &LogQuery) -> Outcome<LogPage> {
-    let target = format!("/log/query?{}", query.to_store_query());
-    call::<(), _>(env, object, &target, None).await
+    let call = stub(env, object)?.query_log(&to_json(query)?);
+    json(object, "queryLog", settle(object, "queryLog", call).await?)
 }
 
 pub async fn outbox_status(env: &Env, campaign: &str) -> Outcome<serde_json::Value> {
-    call::<(), _>(env, campaign, "/outbox", None).await
+    let call = stub(env, campaign)?.outbox_status();
+    json(
+        campaign,
+        "outboxStatus",
+        settle(campaign, "outboxStatus", call).await?,
+    )
 }
 
 /// Brings a campaign's parked messages back; how many.
 pub async fn outbox_retry(env: &Env, campaign: &str) -> Outcome<u64> {
-    // The object's own route: a GET, so that it shares the code of the
-    // other reads (the public route is `POST /v1/outbox/retry`).
-    let answer: serde_json::Value = call::<(), _>(env, campaign, "/outbox/retry", None).await?;
-    Ok(answer.as_u64().unwrap_or(0))
+    let call = stub(env, campaign)?.outbox_retry();
+    let answer = settle(campaign, "outboxRetry", call).await?;
+    Ok(answer.as_f64().map_or(0, |n| n as u64))
 }
 
 pub fn unattributed() -> &'static str {

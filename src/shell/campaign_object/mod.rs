@@ -8,13 +8,13 @@
 //! (SQL calls are synchronous), so no other postback for the campaign can
 //! interleave: that is what makes caps exact.
 //!
-//! Routes (from the edge only, over RPC: `call(route, body)`; the object
-//! has no fetch handler and is not reachable from outside):
-//! `/decide[?dry_run=1]` a `Submission` → a `Verdict`;
-//! `/log?<chunk meta>[&bound=N]` a chunk of log entries (`log::chunk`: its
-//! meta in the query, its entries as the body); `/log/query?<query>` → a
-//! `LogPage`; `/outbox` → what waits for the origin; `/outbox/retry` → how
-//! many parked messages were brought back.
+//! Its methods, which the edge calls over RPC (`shell/object_client.rs`;
+//! `js/entry.mjs` forwards each from the class the runtime knows); the
+//! object has no fetch handler and is not reachable from outside:
+//! `submit` a `Submission` → its `Verdict`; `writeLog` a chunk of log
+//! entries (`log::chunk`); `queryLog` a `LogQuery` → a `LogPage`;
+//! `outboxStatus` → what waits for the origin; `outboxRetry` → how many
+//! parked messages were brought back; and the alarm, which delivers.
 
 mod delivery;
 mod log_table;
@@ -24,6 +24,7 @@ mod sql_store;
 use crate::ledger::{self, Decision, Store, Submission};
 use crate::log::chunk::ChunkMeta;
 use crate::log::LogQuery;
+use serde::de::DeserializeOwned;
 use sql_store::SqlStore;
 use std::cell::Cell;
 use wasm_bindgen::prelude::*;
@@ -65,7 +66,7 @@ CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at);
 
 /// The object, as `js/entry.mjs` constructs it inside the class the runtime
 /// knows (only a class that extends `DurableObject` can be called over
-/// RPC): its methods are the ones that class forwards, `call` and `alarm`.
+/// RPC): its methods are the ones that class forwards.
 /// Not the `worker` crate's `#[durable_object]`, whose fetch handler
 /// nothing here uses, and whose request and response types every method
 /// would bring into the wasm.
@@ -93,20 +94,70 @@ impl CampaignObject {
         }
     }
 
-    /// The RPC method the edge calls: a route with its query, and a JSON
-    /// body; the route's JSON answer. An RPC call skips building, sending
-    /// and parsing an HTTP request and response on both sides: the hop
-    /// into the object, which every postback that reaches it pays, costs
-    /// well under half as much. The body stays a JavaScript string until
-    /// a route reads it: `/log`'s, a chunk of entries, only passes
-    /// through, to SQLite.
-    #[wasm_bindgen(js_name = call)]
-    pub async fn call_rpc(
+    /// Decides a postback: `submission` is a `Submission` as JSON; its
+    /// `Verdict` as JSON. With `dry_run`, nothing is written but the log
+    /// entry.
+    pub async fn submit(
         &self,
-        target: String,
-        body: JsValue,
+        submission: String,
+        dry_run: bool,
     ) -> std::result::Result<String, JsValue> {
-        self.answer(&target, body).await.map_err(to_js_error)
+        self.ready().await.map_err(to_js_error)?;
+        let submission: Submission = from_json(&submission).map_err(to_js_error)?;
+        self.decide(submission, dry_run).await.map_err(to_js_error)
+    }
+
+    /// Stores a chunk of log entries as the edge wrote it: `meta` its
+    /// `ChunkMeta` as JSON, `entries` their JSON array (a JavaScript string
+    /// that passes through to SQLite, never copied into the wasm), `bound`
+    /// the most entries to keep (the unattributed log's).
+    #[wasm_bindgen(js_name = writeLog)]
+    pub async fn write_log(
+        &self,
+        meta: String,
+        entries: JsValue,
+        bound: Option<u32>,
+    ) -> std::result::Result<(), JsValue> {
+        self.ready().await.map_err(to_js_error)?;
+        let meta: ChunkMeta = from_json(&meta).map_err(to_js_error)?;
+        if !entries.is_string() {
+            return Err(js_error("writeLog: the entries are not a string"));
+        }
+        let prune = self.prune_due(now_millis());
+        log_table::insert(&self.sql(), &meta, entries, bound, prune).map_err(to_js_error)
+    }
+
+    /// Answers a `LogQuery` (JSON) with a `LogPage` (JSON).
+    #[wasm_bindgen(js_name = queryLog)]
+    pub async fn query_log(&self, query: String) -> std::result::Result<String, JsValue> {
+        self.ready().await.map_err(to_js_error)?;
+        let query: LogQuery = from_json(&query).map_err(to_js_error)?;
+        if !query.is_valid() {
+            return Err(js_error("queryLog: the limit is out of range"));
+        }
+        let page = log_table::query(&self.sql(), &query).map_err(to_js_error)?;
+        to_json(&page).map_err(to_js_error)
+    }
+
+    /// What waits for the origin, as JSON.
+    #[wasm_bindgen(js_name = outboxStatus)]
+    pub async fn outbox_status(&self) -> std::result::Result<String, JsValue> {
+        self.ready().await.map_err(to_js_error)?;
+        let status = delivery::status(&self.sql()).map_err(to_js_error)?;
+        to_json(&status).map_err(to_js_error)
+    }
+
+    /// Brings parked messages back into delivery; how many.
+    #[wasm_bindgen(js_name = outboxRetry)]
+    pub async fn outbox_retry(&self) -> std::result::Result<u32, JsValue> {
+        self.ready().await.map_err(to_js_error)?;
+        let requeued = delivery::requeue_parked(&self.sql(), now_millis()).map_err(to_js_error)?;
+        if requeued > 0 {
+            // Whatever alarm is set may be hours away.
+            self.alarm_pending.set(false);
+            self.wake_outbox().await;
+        }
+        Ok(u32::try_from(requeued).unwrap_or(u32::MAX))
     }
 
     /// The outbox's alarm: delivers what is due.
@@ -124,62 +175,20 @@ fn to_js_error(error: worker::Error) -> JsValue {
     js_sys::Error::new(&error.to_string()).into()
 }
 
+fn js_error(message: &str) -> JsValue {
+    js_sys::Error::new(message).into()
+}
+
 impl CampaignObject {
-    /// Runs one route: `target` is its path and query, `body` its JSON
-    /// (`/decide`) or a chunk's entries (`/log`); its JSON answer (empty
-    /// for `/log`).
-    async fn answer(&self, target: &str, body: JsValue) -> Result<String> {
+    /// Before any method: the schema, and on an object's first request
+    /// since it started, the outbox's alarm again if anything waits (a
+    /// restarted object resumes delivering what it had accepted).
+    async fn ready(&self) -> Result<()> {
         let first_request = self.ensure_schema()?;
         if first_request && delivery::has_waiting(&self.sql()).unwrap_or(true) {
-            // A restarted object resumes delivering what it had accepted.
             self.wake_outbox().await;
         }
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        // The edge writes these queries: one that does not read reads as
-        // none, and the route says what it lacks.
-        let params = crate::params::Params::from_query(query).unwrap_or_default();
-        match path {
-            "/decide" => {
-                let dry_run = params.get("dry_run") == Some("1");
-                let submission: Submission = read_json(&text(&body))?;
-                self.decide(submission, dry_run).await
-            }
-            "/log" => {
-                // A chunk as the edge wrote it: its meta in the query, its
-                // entries (the body) stored as they came.
-                let meta = ChunkMeta::from_params(&params);
-                let (Some(meta), true) = (meta, body.is_string()) else {
-                    return Err(worker::Error::RustError(format!(
-                        "a log chunk without its meta or entries: {target}"
-                    )));
-                };
-                let bound = params.get("bound").and_then(|b| b.parse::<u32>().ok());
-                let prune = self.prune_due(now_millis());
-                log_table::insert(&self.sql(), &meta, body, bound, prune)?;
-                Ok(String::new())
-            }
-            "/log/query" => {
-                let Some(query) = LogQuery::from_store_params(&params) else {
-                    return Err(worker::Error::RustError(format!(
-                        "a bad log query: {target}"
-                    )));
-                };
-                to_json(&log_table::query(&self.sql(), &query)?)
-            }
-            "/outbox" => to_json(&delivery::status(&self.sql())?),
-            "/outbox/retry" => {
-                let requeued = delivery::requeue_parked(&self.sql(), now_millis())?;
-                if requeued > 0 {
-                    // Whatever alarm is set may be hours away.
-                    self.alarm_pending.set(false);
-                    self.wake_outbox().await;
-                }
-                Ok(requeued.to_string())
-            }
-            _ => Err(worker::Error::RustError(format!(
-                "unknown campaign object route {path}"
-            ))),
-        }
+        Ok(())
     }
 
     fn sql(&self) -> worker::SqlStorage {
@@ -249,14 +258,9 @@ impl CampaignObject {
     }
 }
 
-/// A body as text (none: empty).
-fn text(body: &JsValue) -> String {
-    body.as_string().unwrap_or_default()
-}
-
-/// A request body as JSON.
-fn read_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T> {
-    serde_json::from_str(body)
+/// A method's argument from JSON the edge wrote.
+fn from_json<T: DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json)
         .map_err(|e| worker::Error::RustError(format!("bad JSON from the edge: {e}")))
 }
 
