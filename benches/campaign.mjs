@@ -23,6 +23,7 @@ export const MINIFLARE_OPTIONS = {
   compatibilityDate: "2025-09-01",
   modulesRoot: process.cwd(),
   kvNamespaces: ["CAMPAIGNS"],
+  r2Buckets: ["LOGS"],
   durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } },
   cf: false,
   bindings: {

@@ -49,6 +49,11 @@ export class CampaignObject extends DurableObject {
     return this.rust.outboxRetry();
   }
 
+  /** What the object holds: conversions, pending ones, outbox rows, database bytes (JSON). */
+  stats() {
+    return this.rust.stats();
+  }
+
   alarm() {
     return this.rust.alarm();
   }

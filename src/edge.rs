@@ -115,6 +115,7 @@ pub fn admit(
         payout: campaign.payout(goal, click.country, &click.partner, postback.sum),
         caps: campaign.caps().to_vec(),
         timezone: campaign.timezone().clone(),
+        dedupe_window_days: campaign.dedupe_window_days(),
         fields: postback
             .kept_fields()
             .into_iter()

@@ -13,6 +13,8 @@ pub enum Route<'a> {
     CampaignList,
     /// `GET`, `PUT`, `DELETE /v1/campaigns/{id}`.
     Campaign(&'a str),
+    /// `GET /v1/campaigns/{id}/stats`: what the campaign's object holds.
+    CampaignStats(&'a str),
     /// `GET /v1/logs/postbacks`: the log as JSON.
     LogJson,
     /// `GET /logs/postbacks`: the log as a page.
@@ -82,6 +84,12 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
             Some(id) if !id.is_empty() && !id.contains('/') => {
                 only("GET, PUT, DELETE", Route::Campaign(id))
             }
+            Some(rest) => match rest.strip_suffix("/stats") {
+                Some(id) if !id.is_empty() && !id.contains('/') => {
+                    only("GET", Route::CampaignStats(id))
+                }
+                _ => Route::NotFound,
+            },
             _ => Route::NotFound,
         },
     }
@@ -129,6 +137,15 @@ mod tests {
             Route::MethodNotAllowed("GET, PUT, DELETE")
         );
         assert_eq!(route("GET", "/v1/campaigns/a/b"), Route::NotFound);
+        assert_eq!(
+            route("GET", "/v1/campaigns/1001/stats"),
+            Route::CampaignStats("1001")
+        );
+        assert_eq!(
+            route("PUT", "/v1/campaigns/1001/stats"),
+            Route::MethodNotAllowed("GET")
+        );
+        assert_eq!(route("GET", "/v1/campaigns//stats"), Route::NotFound);
         assert_eq!(route("GET", "/"), Route::NotFound);
         assert_eq!(route("GET", "/v1/logs/postbacks"), Route::LogJson);
         assert_eq!(route("GET", "/logs/postbacks/"), Route::LogPage);

@@ -219,7 +219,7 @@ describe("edge checks", () => {
       assert.equal(res.status, 200, res.text);
       assert.equal(res.json.status, "accepted");
       assert.equal(res.json.conversion_status, "pending");
-      assert.match(res.json.conversion_id, /^cv_[A-Za-z0-9_-]{20}$/);
+      assert.match(res.json.conversion_id, /^cv_[A-Za-z0-9_-]{1,12}_[A-Za-z0-9_-]{16}$/);
     }
   });
 

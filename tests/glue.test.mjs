@@ -17,7 +17,7 @@ test("worker-build's output exports what the entry uses", async () => {
     assert.equal(found.crashStatus, 500);
     assert.equal(found.crashContentType, "application/json; charset=utf-8");
     assert.equal(JSON.parse(found.crashBody).error.code, "internal_error");
-    assert.deepEqual(found.campaignObjectMethods, ["submit", "writeLog", "queryLog", "outboxStatus", "outboxRetry", "alarm"]);
+    assert.deepEqual(found.campaignObjectMethods, ["submit", "writeLog", "queryLog", "outboxStatus", "outboxRetry", "stats", "alarm"]);
   } finally {
     await mf.dispose();
   }

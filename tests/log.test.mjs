@@ -147,13 +147,17 @@ describe("postbacks log", () => {
   });
 });
 
-// Objects written by versions that kept a row per entry (table `log`) keep
-// their log: the first request to such an object moves the rows into
-// chunks. The old table is written here with Python's sqlite3 into the
-// object's database on disk, as the earlier version left it.
-describe("postbacks log kept by an earlier version", () => {
+// Objects written by earlier versions keep their log and their
+// conversions: the log (a row per entry, table `log`, or chunks) moves to
+// the bucket, a batch per alarm run after the object's first request; the
+// conversions move into today's table on that first request. The old
+// tables are written here with Python's sqlite3 into the object's database
+// on disk, as those versions left them.
+describe("an object written by an earlier version", () => {
   const OLD_SCHEMA = `CREATE TABLE log (id TEXT PRIMARY KEY, campaign TEXT, code TEXT NOT NULL, entry TEXT NOT NULL);
-CREATE INDEX log_code ON log (code, id);`;
+CREATE INDEX log_code ON log (code, id);
+CREATE TABLE conversions (identity TEXT PRIMARY KEY, id TEXT NOT NULL, status TEXT NOT NULL, record TEXT NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);`;
 
   function oldEntry(id, campaignId, code) {
     return {
@@ -163,61 +167,100 @@ CREATE INDEX log_code ON log (code, id);`;
     };
   }
 
-  function sqlite(file, script, rows) {
+  /** An approved conversion as the earlier version stored it. */
+  function oldConversion(campaignId, click, now) {
+    const identity = `click|1|1|${click}`;
+    return {
+      id: "cv_oldformat000000000", identity, campaign_id: campaignId, click_id: click, partner_id: "77", country: "DE",
+      goal: "1", action_id: null, status: "approved", payout: "1.20", currency: "USD", sum: null,
+      created_at: now - 120, updated_at: now - 60, revision: 2, fields: {},
+    };
+  }
+
+  function sqlite(file, script, rows, conversions) {
     const python = `
 import json, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-script, rows = json.loads(sys.stdin.read())
+script, rows, conversions = json.loads(sys.stdin.read())
 if script: db.executescript(script)
 for r in rows: db.execute("INSERT INTO log VALUES (?, ?, ?, ?)", (r[0], r[1], r[2], json.dumps(r[3])))
+for c in conversions: db.execute("INSERT INTO conversions VALUES (?, ?, ?, ?, ?, ?)",
+    (c["identity"], c["id"], c["status"], json.dumps(c), c["created_at"], c["updated_at"]))
 db.commit()
 print(json.dumps([r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]))
 `;
-    return JSON.parse(execFileSync("python3", ["-c", python, file], { input: JSON.stringify([script, rows]), encoding: "utf8" }));
+    return JSON.parse(
+      execFileSync("python3", ["-c", python, file], { input: JSON.stringify([script, rows, conversions ?? []]), encoding: "utf8" }),
+    );
   }
 
-  test("its rows are moved into chunks and read with the new entries", async () => {
+  test("its log moves to the bucket and its conversions still dedupe", async () => {
     const dir = stateDir();
     const c = campaign();
     let worker = await startWorker({ persist: dir });
     try {
       await worker.putCampaign(c);
       assert.equal((await worker.postback({ click_id: await worker.click(c.id) })).status, 200);
+      // Written (a second later) before the worker stops: a stop loses the
+      // batch not yet written.
+      await eventually(async () => (await worker.admin(`/v1/logs/postbacks?campaign_id=${c.id}`)).json.entries.length === 1, {
+        what: "the postback's entry",
+      });
     } finally {
       await worker.dispose();
     }
     const objects = join(dir, "do", "-CampaignObject");
     const files = readdirSync(objects).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
-    const file = files.map((f) => join(objects, f)).find((f) => sqlite(f, "", []).includes("conversions"));
-    // 1,203 old entries (three chunks' worth), a minute ago and older.
+    // The campaign's object: the one that remembers a conversion (the
+    // unattributed log's object exists too, since the log was read).
+    const remembers = (f) =>
+      execFileSync("python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM known').fetchone()[0])", f], {
+        encoding: "utf8",
+      }).trim() !== "0";
+    const file = files.map((f) => join(objects, f)).find((f) => sqlite(f, "", []).includes("known") && remembers(f));
+    // 1,203 old entries (three chunks' worth), a minute ago and older, and
+    // one approved conversion of an old click.
     const now = Date.now() - 60_000;
     const rows = Array.from({ length: 1203 }, (_, i) => {
       const id = `${String(now - i * 10).padStart(15, "0")}-${i.toString(16).padStart(8, "0")}`;
       const code = i % 3 === 0 ? null : i % 3 === 1 ? "goal_not_found" : "cap_reached";
       return [id, c.id, code ?? "accepted", oldEntry(id, c.id, code)];
     });
-    sqlite(file, OLD_SCHEMA, rows);
+    const oldClick = testClick({ campaign: c.id, time: Math.floor(Date.now() / 1000) - 3600 });
+    sqlite(file, OLD_SCHEMA, rows, [oldConversion(c.id, oldClick, Math.floor(Date.now() / 1000))]);
 
     worker = await startWorker({ persist: dir });
     try {
+      // The campaign's first postback since the upgrade: the old
+      // conversion answers as it did.
+      const repeat = await worker.postback({ click_id: oldClick, status: "approved" });
+      assert.equal(repeat.status, 409, repeat.text);
+      assert.equal(repeat.json.error.code, "status_same");
       const log = (query) => worker.admin(`/v1/logs/postbacks?campaign_id=${c.id}&${query}`);
-      const newest = await log("limit=2");
-      assert.equal(newest.status, 200, newest.text);
-      // The accepted postback of before the restart, then the newest old entry.
-      assert.equal(newest.json.entries[0].result, "accepted");
-      assert.notEqual(newest.json.entries[0].click_id, `old-${rows[0][0]}`);
-      assert.equal(newest.json.entries[1].click_id, `old-${rows[0][0]}`);
-      assert.deepEqual(newest.json.counts, { accepted: 402, goal_not_found: 401, cap_reached: 401 });
-      const capped = await log("code=cap_reached&limit=500");
-      assert.equal(capped.json.entries.length, 401);
-      assert.equal(capped.json.entries[0].message, "Campaign cap is reached, conversion is rejected");
-      const ids = capped.json.entries.map((e) => e.id);
+      const moved = await eventually(async () => {
+        const res = await log("limit=500&code=cap_reached");
+        return res.json.entries.length === 401 && res;
+      }, { what: "the old entries in the bucket" });
+      assert.equal(moved.json.entries[0].message, "Campaign cap is reached, conversion is rejected");
+      const ids = moved.json.entries.map((e) => e.id);
       assert.deepEqual(ids, [...ids].sort().reverse(), "newest first across the moved chunks");
+      const all = await eventually(async () => {
+        const res = await log("limit=3");
+        return res.json.counts.status_same === 1 && res;
+      }, { what: "the refusal since the restart" });
+      // The refusal just now, the accepted postback of before the restart,
+      // then the newest old entry.
+      assert.equal(all.json.entries[0].code, "status_same");
+      assert.equal(all.json.entries[1].result, "accepted");
+      assert.equal(all.json.entries[2].click_id, `old-${rows[0][0]}`);
+      assert.deepEqual(all.json.counts, { accepted: 402, goal_not_found: 401, cap_reached: 401, status_same: 1 });
+      // And unfiltered, from the all-campaigns prefix.
+      const unfiltered = await worker.admin("/v1/logs/postbacks?code=goal_not_found&limit=500");
+      assert.equal(unfiltered.json.entries.length, 401);
     } finally {
       await worker.dispose();
     }
     const tables = sqlite(file, "", []);
-    assert.ok(!tables.includes("log"), `the old table is gone: ${tables}`);
-    assert.ok(tables.includes("log_chunks"));
+    for (const gone of ["log", "log_chunks", "conversions"]) assert.ok(!tables.includes(gone), `${gone} is gone: ${tables}`);
   });
 });

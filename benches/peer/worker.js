@@ -54,8 +54,14 @@ function b64urlToBytes(text) {
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
 
+let keyIdPromise;
+
 async function verifyClick(token, env) {
   keyPromise ??= crypto.subtle.importKey("raw", new TextEncoder().encode(env.CLICK_SIGNING_KEY), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  // The format byte names the key: 0x80 | its id (docs/REFERENCE.md, "Click ids").
+  keyIdPromise ??= crypto.subtle
+    .digest("SHA-256", new TextEncoder().encode("postback-edge click key id" + env.CLICK_SIGNING_KEY))
+    .then((d) => 0x80 | (new Uint8Array(d)[0] & 0x7f));
   let bytes;
   try {
     bytes = b64urlToBytes(token);
@@ -68,7 +74,7 @@ async function verifyClick(token, env) {
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await keyPromise, payload));
   let diff = 0;
   for (let i = 0; i < 12; i++) diff |= mac[i] ^ tag[i];
-  if (diff !== 0 || payload[0] !== 1) return null;
+  if (diff !== 0 || (payload[0] !== 1 && payload[0] !== (await keyIdPromise))) return null;
   const view = new DataView(payload.buffer, payload.byteOffset);
   const lens = payload[11];
   const dec = new TextDecoder();

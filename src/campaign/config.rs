@@ -62,6 +62,8 @@ struct RawCampaign {
     goals: Vec<RawGoal>,
     min_time_to_action: Option<u64>,
     max_time_to_action: Option<u64>,
+    #[serde(default = "default_dedupe_window_days")]
+    dedupe_window_days: u32,
     #[serde(default)]
     payouts: Vec<RawPayout>,
     #[serde(default)]
@@ -83,6 +85,12 @@ fn utc() -> String {
 fn pending() -> Status {
     Status::Pending
 }
+fn default_dedupe_window_days() -> u32 {
+    crate::ledger::DEFAULT_DEDUPE_WINDOW_DAYS
+}
+
+/// The longest dedupe window a campaign may set: two years.
+pub const MAX_DEDUPE_WINDOW_DAYS: u32 = 730;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -241,6 +249,13 @@ fn validate(raw: RawCampaign) -> Result<Campaign, ConfigError> {
         }
     }
 
+    if !(1..=MAX_DEDUPE_WINDOW_DAYS).contains(&raw.dedupe_window_days) {
+        return Err(ConfigError::new(
+            "dedupe_window_days",
+            format!("must be a whole number of days from 1 to {MAX_DEDUPE_WINDOW_DAYS}"),
+        ));
+    }
+
     let payouts = raw
         .payouts
         .iter()
@@ -270,6 +285,7 @@ fn validate(raw: RawCampaign) -> Result<Campaign, ConfigError> {
         goals,
         min_time_to_action: raw.min_time_to_action,
         max_time_to_action: raw.max_time_to_action,
+        dedupe_window_days: raw.dedupe_window_days,
         payouts,
         caps,
     })
@@ -659,6 +675,21 @@ mod tests {
             with(json!({"min_time_to_action": 10, "max_time_to_action": 5})),
             "min_time_to_action",
             "greater",
+        );
+        check(
+            with(json!({"dedupe_window_days": 0})),
+            "dedupe_window_days",
+            "1 to 730",
+        );
+        check(
+            with(json!({"dedupe_window_days": 731})),
+            "dedupe_window_days",
+            "1 to 730",
+        );
+        check(
+            with(json!({"dedupe_window_days": -1})),
+            "dedupe_window_days",
+            "",
         );
         check(with(json!({"secure_code": ""})), "secure_code", "1 to");
     }

@@ -67,6 +67,7 @@ pub struct Campaign {
     goals: Vec<Goal>,
     min_time_to_action: Option<u64>,
     max_time_to_action: Option<u64>,
+    dedupe_window_days: u32,
     payouts: Vec<PayoutRule>,
     caps: Vec<Cap>,
 }
@@ -100,6 +101,12 @@ impl Campaign {
 
     pub fn default_status(&self) -> Status {
         self.default_status
+    }
+
+    /// How many days a conversion's identity is remembered after its last
+    /// change (1–730, default 180).
+    pub fn dedupe_window_days(&self) -> u32 {
+        self.dedupe_window_days
     }
 
     pub fn caps(&self) -> &[Cap] {

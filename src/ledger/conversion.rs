@@ -19,15 +19,76 @@ pub fn identity(goal: &str, action_id: Option<&str>, click_id: &str) -> String {
     }
 }
 
-/// The public id of a conversion: derived from its campaign and identity,
-/// so a retried postback names the same conversion.
-pub fn conversion_id(campaign: &CampaignId, identity: &str) -> String {
+/// The public id of a conversion: `cv_{campaign}_{16 characters}`, derived
+/// from its campaign, its identity and when it was created. A retried
+/// postback finds the stored conversion and names its id; the same
+/// identity coming back after its dedupe window is a new conversion, with
+/// a new id (and new message ids for the origin). The campaign is in the
+/// id, so the id alone says which object holds it.
+pub fn conversion_id(campaign: &CampaignId, identity: &str, created_at: i64) -> String {
     let mut hash = Sha256::new();
     hash.update(campaign.as_str().as_bytes());
     hash.update([0]);
     hash.update(identity.as_bytes());
+    hash.update([0]);
+    hash.update(created_at.to_be_bytes());
     let digest = hash.finalize();
-    format!("cv_{}", URL_SAFE_NO_PAD.encode(&digest[..15]))
+    format!("cv_{campaign}_{}", URL_SAFE_NO_PAD.encode(&digest[..12]))
+}
+
+/// What a campaign object keeps of a conversion it has seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Known {
+    /// Pending: it can still change, so the whole record.
+    Full(Box<Conversion>),
+    /// Final (approved, declined or hold): only what deduplication and the
+    /// answer to an update need. Its last delivery carries the whole
+    /// record, in the outbox, until the origin has it.
+    Settled {
+        id: String,
+        status: Status,
+        revision: u32,
+        updated_at: i64,
+    },
+}
+
+impl Known {
+    pub fn id(&self) -> &str {
+        match self {
+            Known::Full(c) => &c.id,
+            Known::Settled { id, .. } => id,
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        match self {
+            Known::Full(c) => c.status,
+            Known::Settled { status, .. } => *status,
+        }
+    }
+
+    pub fn updated_at(&self) -> i64 {
+        match self {
+            Known::Full(c) => c.updated_at,
+            Known::Settled { updated_at, .. } => *updated_at,
+        }
+    }
+}
+
+impl Conversion {
+    /// What the object keeps of it once stored: all of it while pending.
+    pub fn known(&self) -> Known {
+        if self.status == Status::Pending {
+            Known::Full(Box::new(self.clone()))
+        } else {
+            Known::Settled {
+                id: self.id.clone(),
+                status: self.status,
+                revision: self.revision,
+                updated_at: self.updated_at,
+            }
+        }
+    }
 }
 
 /// Whether a conversion in status `from` may move to `to`: only a pending
@@ -113,12 +174,15 @@ mod tests {
     }
 
     #[test]
-    fn conversion_ids_are_stable_and_distinct() {
+    fn conversion_ids_are_stable_distinct_and_name_their_campaign() {
         let c = CampaignId::parse("1001").unwrap();
         let d = CampaignId::parse("1002").unwrap();
-        let id = conversion_id(&c, "click|1|1|abc");
-        assert_eq!(id, conversion_id(&c, "click|1|1|abc"));
-        assert_ne!(id, conversion_id(&d, "click|1|1|abc"));
-        assert_eq!(id.len(), 23);
+        let id = conversion_id(&c, "click|1|1|abc", 7);
+        assert_eq!(id, conversion_id(&c, "click|1|1|abc", 7));
+        assert_ne!(id, conversion_id(&d, "click|1|1|abc", 7));
+        // The same identity again after its window: another conversion.
+        assert_ne!(id, conversion_id(&c, "click|1|1|abc", 8));
+        assert!(id.starts_with("cv_1001_"), "{id}");
+        assert_eq!(id.len(), "cv_1001_".len() + 16);
     }
 }

@@ -1,14 +1,15 @@
 //! An in-memory [`Store`], for tests and benchmarks: the same contract as
 //! the campaign object's SQLite tables.
 
-use super::{Change, Conversion, CounterKey, OutboxMessage, Store};
+use super::{Change, CounterKey, Known, OutboxMessage, Store};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    pub conversions: BTreeMap<String, Conversion>,
+    /// By identity: what the object would keep (`Conversion::known`).
+    pub conversions: BTreeMap<String, Known>,
     pub counters: BTreeMap<CounterKey, Decimal>,
     pub outbox: Vec<OutboxMessage>,
 }
@@ -16,7 +17,7 @@ pub struct MemoryStore {
 impl Store for MemoryStore {
     type Error = Infallible;
 
-    fn conversion(&self, identity: &str) -> Result<Option<Conversion>, Infallible> {
+    fn conversion(&self, identity: &str) -> Result<Option<Known>, Infallible> {
         Ok(self.conversions.get(identity).cloned())
     }
 
@@ -27,7 +28,7 @@ impl Store for MemoryStore {
     fn commit(&mut self, change: &Change) -> Result<(), Infallible> {
         self.conversions.insert(
             change.conversion.identity.clone(),
-            change.conversion.clone(),
+            change.conversion.known(),
         );
         for c in &change.counters {
             self.counters.insert(c.key.clone(), c.value);

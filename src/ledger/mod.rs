@@ -14,7 +14,7 @@ pub mod memory;
 mod period;
 
 pub use cap::{Cap, CapLimit, CounterKey};
-pub use conversion::{conversion_id, identity, transition, Conversion};
+pub use conversion::{conversion_id, identity, transition, Conversion, Known};
 pub use period::{CapPeriod, PeriodSpan};
 
 use crate::catalog::Rejection;
@@ -47,10 +47,28 @@ pub struct Submission {
     pub caps: Vec<Cap>,
     pub timezone: Timezone,
     pub fields: BTreeMap<String, String>,
-    /// What the postbacks log records of this postback; the object adds
-    /// the outcome.
-    #[serde(default)]
+    /// How long a conversion's identity is remembered after its last
+    /// change (the campaign's `dedupe_window_days`).
+    #[serde(default = "default_dedupe_window_days")]
+    pub dedupe_window_days: u32,
+    /// What the postbacks log records of this postback, for the edge to
+    /// complete with the verdict: it stays at the edge (the log is written
+    /// from there), never crossing to the object.
+    #[serde(skip)]
     pub log: crate::log::LogDraft,
+}
+
+/// How long an identity is remembered when a campaign does not say.
+pub const DEFAULT_DEDUPE_WINDOW_DAYS: u32 = 180;
+
+fn default_dedupe_window_days() -> u32 {
+    DEFAULT_DEDUPE_WINDOW_DAYS
+}
+
+/// The oldest last change (Unix seconds) a conversion may have at `now`
+/// and still be remembered, for a window of `days`.
+pub fn remembered_since(now: i64, days: u32) -> i64 {
+    now.saturating_sub(i64::from(days).saturating_mul(86_400))
 }
 
 /// A counter's new value, and when its period ends (after which the row is
@@ -93,7 +111,8 @@ pub enum Decision {
 /// The campaign object's storage, as the ledger sees it.
 pub trait Store {
     type Error;
-    fn conversion(&self, identity: &str) -> Result<Option<Conversion>, Self::Error>;
+    /// What is kept of the conversion with this identity, if anything.
+    fn conversion(&self, identity: &str) -> Result<Option<Known>, Self::Error>;
     /// A counter's value; zero when it has none.
     fn counter(&self, key: &CounterKey) -> Result<Decimal, Self::Error>;
     /// Writes a change: all of it or, on error, none of it.
@@ -144,8 +163,13 @@ pub fn decide<S: Store>(
         submission.action_id.as_deref(),
         &submission.click_id,
     );
-    if let Some(existing) = store.conversion(&identity)? {
-        return Ok(update(existing, submission.status, now));
+    // Past its dedupe window an identity is forgotten: the postback is a
+    // new conversion, whether or not the old row was pruned yet.
+    let remembered = remembered_since(now, submission.dedupe_window_days);
+    if let Some(known) = store.conversion(&identity)? {
+        if known.updated_at() >= remembered {
+            return Ok(update(known, submission.status, now));
+        }
     }
     if !submission.on_time {
         return Ok(Decision::Reject(Rejection::WrongTimeToAction));
@@ -157,7 +181,7 @@ pub fn decide<S: Store>(
         return Ok(Decision::Reject(Rejection::CapReached));
     };
     let conversion = Conversion {
-        id: conversion_id(&submission.campaign_id, &identity),
+        id: conversion_id(&submission.campaign_id, &identity, now),
         identity,
         campaign_id: submission.campaign_id.clone(),
         click_id: submission.click_id.clone(),
@@ -183,16 +207,21 @@ pub fn decide<S: Store>(
     })))
 }
 
-fn update(existing: Conversion, status: Status, now: i64) -> Decision {
-    if let Err(rejection) = transition(existing.status, status) {
+fn update(known: Known, status: Status, now: i64) -> Decision {
+    if let Err(rejection) = transition(known.status(), status) {
         return Decision::Reject(rejection);
     }
+    let Known::Full(existing) = known else {
+        // Only a final conversion is settled, and nothing moves a final
+        // status: `transition` refused it above.
+        return Decision::Reject(Rejection::StatusConfirmed);
+    };
     let previous = existing.status;
     let conversion = Conversion {
         status,
         updated_at: now,
         revision: existing.revision.saturating_add(1),
-        ..existing
+        ..*existing
     };
     let outbox = outbox_message(&conversion, "conversion.updated", now);
     // A status change does not release cap room (SPEC §6): no counters.

@@ -28,6 +28,7 @@ fn submission(click: &str) -> Submission {
         caps: Vec::new(),
         timezone: Timezone::parse("Europe/Berlin").unwrap(),
         fields: BTreeMap::new(),
+        dedupe_window_days: 180,
         log: crate::log::LogDraft::default(),
     }
 }
@@ -77,8 +78,11 @@ fn pending_then_approved() {
         Ok(Status::Approved)
     );
     let stored = store.conversions.values().next().unwrap();
-    assert_eq!(stored.status, Status::Approved);
-    assert_eq!(stored.revision, 2);
+    assert_eq!(stored.status(), Status::Approved);
+    let Known::Settled { revision, .. } = stored else {
+        panic!("a final conversion is kept settled: {stored:?}");
+    };
+    assert_eq!(*revision, 2);
     assert_eq!(store.outbox.len(), 2);
     assert_ne!(store.outbox[0].id, store.outbox[1].id);
 }
@@ -424,7 +428,7 @@ proptest! {
             sub.payout = Money::parse(&format!("{}.{:02}", s.payout_cents / 100, s.payout_cents % 100)).ok();
             sub.caps = caps.clone();
             let identity = identity(&sub.goal, None, &sub.click_id);
-            let before = store.conversions.get(&identity).map(|c| c.status);
+            let before = store.conversions.get(&identity).map(|c| c.status());
             let counters_before = store.counters.clone();
             let result = post(&mut store, &sub, now);
             if let (Some(old), Ok(_)) = (before, &result) {
@@ -443,7 +447,12 @@ proptest! {
         }
         // Counters agree with what was admitted: the all-time budget counter
         // is the payout sum of goal-1 conversions.
-        let goal1: Decimal = store.conversions.values().filter(|c| c.goal == "1").map(|c| c.payout.decimal()).sum();
+        // The delivered bodies of created conversions carry their payouts.
+        let goal1: Decimal = store.outbox.iter()
+            .map(|m| serde_json::from_str::<serde_json::Value>(&m.body).unwrap())
+            .filter(|b| b["type"] == "conversion.created" && b["data"]["goal"] == "1")
+            .map(|b| Money::parse(b["data"]["payout"].as_str().unwrap()).unwrap().decimal())
+            .sum();
         let budget_used: Decimal = store.counters.iter().filter(|(k, _)| k.as_str().starts_with("budget")).map(|(_, v)| *v).sum();
         prop_assert_eq!(goal1, budget_used);
         let outbox_ids: std::collections::BTreeSet<_> = store.outbox.iter().map(|m| m.id.clone()).collect();
@@ -477,4 +486,66 @@ proptest! {
         prop_assert_eq!(&store.counters, &counters);
         prop_assert_eq!(store.outbox.len(), outbox);
     }
+}
+
+#[test]
+fn an_identity_is_forgotten_after_its_dedupe_window() {
+    let mut store = MemoryStore::default();
+    let mut sub = with_status(submission("c1"), Status::Approved);
+    sub.dedupe_window_days = 2;
+    let created = noon();
+    let first = decide(&store, &sub, created).unwrap();
+    let Decision::Accept(change) = &first else {
+        panic!("{first:?}")
+    };
+    let first_id = change.conversion.id.clone();
+    store.commit(change).unwrap();
+    // Within the window, to the second: the same conversion, refused.
+    let last_day = created + 2 * 86_400;
+    assert_eq!(post(&mut store, &sub, last_day), Err(Rejection::StatusSame));
+    // A second later it is forgotten: the same identity is a new conversion,
+    // with a new id and new message ids.
+    let after = decide(&store, &sub, last_day + 1).unwrap();
+    let Decision::Accept(change) = &after else {
+        panic!("{after:?}")
+    };
+    assert_eq!(change.previous, None, "counted as new");
+    assert_ne!(change.conversion.id, first_id);
+    assert_eq!(change.conversion.identity, identity("1", None, "c1"));
+    assert_ne!(change.outbox.id, store.outbox[0].id);
+    store.commit(change).unwrap();
+    assert_eq!(
+        post(&mut store, &sub, last_day + 2),
+        Err(Rejection::StatusSame)
+    );
+}
+
+#[test]
+fn pending_conversions_are_kept_whole_and_final_ones_settled() {
+    let mut store = MemoryStore::default();
+    let sub = submission("c1");
+    post(&mut store, &sub, noon()).unwrap();
+    let kept = store.conversions.values().next().unwrap().clone();
+    assert!(matches!(kept, Known::Full(_)), "{kept:?}");
+    post(&mut store, &with_status(sub.clone(), Status::Hold), noon()).unwrap();
+    let kept = store.conversions.values().next().unwrap().clone();
+    assert!(
+        matches!(
+            kept,
+            Known::Settled {
+                status: Status::Hold,
+                ..
+            }
+        ),
+        "{kept:?}"
+    );
+    // A settled conversion still answers updates exactly.
+    assert_eq!(
+        post(&mut store, &with_status(sub.clone(), Status::Hold), noon()),
+        Err(Rejection::StatusSame)
+    );
+    assert_eq!(
+        post(&mut store, &with_status(sub, Status::Approved), noon()),
+        Err(Rejection::StatusConfirmed)
+    );
 }

@@ -5,6 +5,7 @@
 //! postbacks that name no valid campaign, in one bounded store); a query
 //! asks every store and [`merge`]s the answers, newest first.
 
+pub mod bucket;
 pub mod chunk;
 mod page;
 

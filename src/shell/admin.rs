@@ -146,3 +146,26 @@ pub async fn campaign(req: &Request, method: &str, query: &str, env: &Env, id: &
         }
     }
 }
+
+/// `GET /v1/campaigns/{id}/stats`: what the campaign's object holds
+/// (conversions remembered, pending ones, outbox rows, database bytes).
+/// Asks the object even for a deleted campaign, whose object keeps its
+/// conversions.
+pub async fn stats(req: &Request, query: &str, env: &Env, id: &str) -> Reply {
+    if let Some(denied) = check_token(req, env) {
+        return denied;
+    }
+    if let Err(bad) = read_query(query) {
+        return bad;
+    }
+    let Some(id) = CampaignId::parse(id) else {
+        return Reply::refused(&crate::catalog::BadRequest::new("id", ID_RULE).into());
+    };
+    match super::object_client::stats(env, id.as_str()).await {
+        Ok(mut stats) => {
+            stats["campaign_id"] = json!(id);
+            Reply::json(200, stats.to_string())
+        }
+        Err(e) => storage_failed("campaign object stats", e),
+    }
+}

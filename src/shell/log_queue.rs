@@ -1,14 +1,21 @@
-//! The edge's log entries, batched per isolate.
+//! The postbacks log's entries, batched per isolate: every postback's —
+//! refused at the edge or decided by its campaign object.
 //!
-//! Writing each refused postback's entry to its object at once would cost a
-//! Durable Object round trip per rejection — more than the rejection
-//! itself. Entries wait here instead, already serialized into the chunk
-//! their object will store as it is (`log::chunk`), and the first entry of
-//! a window schedules, through `waitUntil`, one flush per destination
-//! [`WINDOW_MS`] later. `waitUntil` keeps the isolate alive for the flush,
-//! so an entry is not lost when the request that made it ends.
+//! Writing each entry at once would cost a storage write per postback —
+//! more than the postback itself. Entries wait here instead, already
+//! serialized into the chunks that will be stored as they are
+//! (`log::chunk`): one for their campaign and one for the bucket's
+//! all-campaigns prefix (`log::bucket`), or, for postbacks that name no
+//! existing campaign, one for the bounded unattributed log in its Durable
+//! Object. The first entry of a window schedules, through `waitUntil`, one
+//! flush of every destination [`WINDOW_MS`] later; `waitUntil` keeps the
+//! isolate alive for it, so an entry is not lost when the request that
+//! made it ends. What a crash of the isolate can lose is the window not yet
+//! written: at most a second (or [`MAX_WAITING`] entries) of one isolate's
+//! entries.
 
-use super::object_client;
+use super::{log_bucket, object_client};
+use crate::log::bucket;
 use crate::log::chunk::ChunkWriter;
 use crate::log::LogEntry;
 use std::cell::{Cell, RefCell};
@@ -17,14 +24,9 @@ use std::time::Duration;
 use worker::{console_error, Context, Delay, Env};
 
 /// How long entries gather before they are written: an operator sees a
-/// refusal in the log within a second. A write costs the runtime a
-/// Durable Object request and a transaction whatever it holds (2.5–4.5 ms
-/// of workerd's CPU on the benchmark machine, against about 1 µs per
-/// entry), so the window sets what the log costs a rejection: at 600
-/// refusals a second under `wrangler dev`, a write per 100 ms cost each
-/// one 5% more server CPU than the JS peer's, a write per second nothing
-/// measurable (README, Performance). It also bounds the writes a
-/// campaign's object takes from the edge to one per isolate per second,
+/// postback in the log within a second. A write costs a storage request
+/// whatever it holds, so the window sets what the log costs a postback,
+/// and bounds the writes to one per destination per isolate per second,
 /// however hot the campaign (docs/SCALING.md).
 const WINDOW_MS: u64 = 1000;
 /// Past this many waiting entries, a flush starts at once (memory bound
@@ -37,17 +39,21 @@ thread_local! {
     static COUNT: Cell<usize> = const { Cell::new(0) };
 }
 
+/// Where an entry waits: the bucket prefixes of its campaign and of all
+/// campaigns if the campaign exists, else the unattributed log. Unknown
+/// campaigns get no storage of their own.
+fn destinations(entry: &LogEntry, campaign_exists: bool) -> Vec<String> {
+    match (&entry.campaign_id, campaign_exists) {
+        (Some(campaign), true) => vec![bucket::prefix(Some(campaign)), bucket::ALL.to_owned()],
+        _ => vec![object_client::unattributed().to_owned()],
+    }
+}
+
 pub fn push(env: &Env, ctx: &Context, entry: LogEntry, campaign_exists: bool) {
-    let destination = object_client::log_destination(&entry, campaign_exists);
     WAITING.with(|w| {
         let mut waiting = w.borrow_mut();
-        // The destination is copied only for the window's first entry.
-        match waiting.get_mut(destination) {
-            Some(chunk) => chunk.push(&entry),
-            None => waiting
-                .entry(destination.to_owned())
-                .or_default()
-                .push(&entry),
+        for destination in destinations(&entry, campaign_exists) {
+            waiting.entry(destination).or_default().push(&entry);
         }
     });
     let waiting = COUNT.with(|c| {
@@ -71,9 +77,13 @@ async fn flush(env: &Env) {
     let chunks = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
     COUNT.with(|c| c.set(0));
     SCHEDULED.with(|s| s.set(false));
-    let writes = chunks
-        .into_iter()
-        .map(|(destination, chunk)| object_client::write_logs(env, destination, chunk));
+    let writes = chunks.into_iter().map(|(destination, chunk)| async move {
+        if destination == object_client::unattributed() {
+            object_client::write_logs(env, destination, chunk).await
+        } else {
+            log_bucket::write(env, &destination, chunk).await
+        }
+    });
     for result in super::join::join_all(writes).await {
         if let Err(e) = result {
             console_error!("writing the postbacks log: {e}");

@@ -1,12 +1,12 @@
-//! The operator's views: `GET /v1/logs/postbacks` (JSON), `GET
-//! /logs/postbacks` (HTML) and `GET /v1/outbox`. Each asks every campaign
-//! object (and the unattributed log) and merges the answers.
+//! The operator's views: `GET /v1/logs/postbacks` (JSON) and `GET
+//! /logs/postbacks` (HTML), read from the log's R2 bucket and the bounded
+//! unattributed log, without waking any campaign object; `GET /v1/outbox`
+//! and `POST /v1/outbox/retry`, which ask the campaigns' objects.
 
-use super::join::join_all;
-use super::{admin, campaigns, object_client};
+use super::join::{join, join_all};
+use super::{admin, campaigns, log_bucket, object_client, platform};
 use crate::admin::error_body;
 use crate::catalog::Refusal;
-use crate::ids::CampaignId;
 use crate::log::{merge, render_page, LogPage, LogQuery};
 use crate::params::Params;
 use crate::reply::Reply;
@@ -35,28 +35,16 @@ fn read_query(raw: &str) -> Result<(LogQuery, Option<String>), Reply> {
     Ok((query, since))
 }
 
-/// The objects holding entries for `query`: the named campaign's (if it
-/// exists) or every campaign's, and always the unattributed log.
-async fn gather(env: &Env, query: &LogQuery) -> Result<LogPage, String> {
-    let mut objects = vec![object_client::unattributed().to_owned()];
-    match &query.campaign_id {
-        Some(id) => {
-            if let Some(id) = CampaignId::parse(id) {
-                if campaigns::load(env, &id).await?.is_some() {
-                    objects.push(id.to_string());
-                }
-            }
-        }
-        None => objects.extend(campaigns::list_ids(env).await?),
-    }
-    let pages = join_all(
-        objects
-            .iter()
-            .map(|o| object_client::query_log(env, o, query)),
-    )
-    .await;
-    let pages = pages.into_iter().collect::<Result<Vec<_>, _>>()?;
-    Ok(merge(pages, query.limit))
+/// The entries for `query`: the bucket's (the named campaign's prefix, or
+/// the all-campaigns one: one listing either way, whatever the number of
+/// campaigns) and the unattributed log's, merged; with the oldest time the
+/// counts reach when a query's listings stopped short of its range.
+async fn gather(env: &Env, query: &LogQuery) -> Result<(LogPage, Option<u64>), String> {
+    let bucket = log_bucket::query(env, query, platform::now_millis());
+    let unattributed = object_client::query_log(env, object_client::unattributed(), query);
+    let (bucket, unattributed) = join(bucket, unattributed).await;
+    let (page, counted_since) = bucket?;
+    Ok((merge(vec![page, unattributed?], query.limit), counted_since))
 }
 
 fn next_before(page: &LogPage, query: &LogQuery) -> Option<String> {
@@ -74,13 +62,14 @@ pub async fn log_json(req: &Request, raw: &str, env: &Env) -> Reply {
         Err(reply) => return reply,
     };
     match gather(env, &query).await {
-        Ok(page) => {
+        Ok((page, counted_since)) => {
             let next = next_before(&page, &query);
-            Reply::json(
-                200,
-                json!({ "entries": page.entries, "counts": page.counts, "next_before": next })
-                    .to_string(),
-            )
+            let mut body =
+                json!({ "entries": page.entries, "counts": page.counts, "next_before": next });
+            if let Some(ms) = counted_since {
+                body["counted_since"] = json!(crate::log::format_millis(ms));
+            }
+            Reply::json(200, body.to_string())
         }
         Err(e) => unavailable("reading the postbacks log", &e),
     }
@@ -95,7 +84,7 @@ pub async fn log_page(req: &Request, raw: &str, env: &Env) -> Reply {
         Err(reply) => return reply,
     };
     match gather(env, &query).await {
-        Ok(page) => {
+        Ok((page, _)) => {
             let next =
                 next_before(&page, &query).map(|last| query.next_page(&last, since.as_deref()));
             Reply::html(

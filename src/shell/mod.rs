@@ -7,6 +7,7 @@ mod campaign_object;
 mod campaigns;
 mod join;
 mod kv;
+mod log_bucket;
 mod log_queue;
 mod logs;
 mod object_client;
@@ -106,6 +107,7 @@ async fn handle(req: web_sys::Request, url: &str, env: &Env, ctx: &Context) -> R
         Route::PostbackCheck => postback::postback(req, &method, query, env, ctx, true).await,
         Route::CampaignList => admin::list(&req, query, env).await,
         Route::Campaign(id) => admin::campaign(&req, &method, query, env, id).await,
+        Route::CampaignStats(id) => admin::stats(&req, query, env, id).await,
         Route::LogJson => logs::log_json(&req, query, env).await,
         Route::LogPage => logs::log_page(&req, query, env).await,
         Route::Outbox => logs::outbox(&req, query, env).await,

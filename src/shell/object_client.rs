@@ -5,7 +5,7 @@
 use super::campaign_object::{BINDING, UNATTRIBUTED};
 use crate::ledger::{Submission, Verdict};
 use crate::log::chunk::ChunkWriter;
-use crate::log::{LogEntry, LogPage, LogQuery, MAX_UNATTRIBUTED};
+use crate::log::{LogPage, LogQuery, MAX_UNATTRIBUTED};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -40,6 +40,9 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = outboxRetry)]
     fn outbox_retry(this: &CampaignStub) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = stats)]
+    fn stats_of(this: &CampaignStub) -> Result<Promise, JsValue>;
 }
 
 /// The stub of the object named `object`.
@@ -77,17 +80,7 @@ pub async fn submit(env: &Env, submission: &Submission, dry_run: bool) -> Outcom
     json(object, "submit", settle(object, "submit", call).await?)
 }
 
-/// Where an entry the edge writes belongs: its campaign's object if the
-/// campaign exists, else the bounded unattributed log. Unknown campaigns
-/// never get an object of their own.
-pub fn log_destination(entry: &LogEntry, campaign_exists: bool) -> &str {
-    match (&entry.campaign_id, campaign_exists) {
-        (Some(campaign), true) => campaign,
-        _ => UNATTRIBUTED,
-    }
-}
-
-/// Writes a chunk of entries to one object's log.
+/// Writes a chunk of entries to the unattributed log's object.
 pub async fn write_logs(env: &Env, object: String, chunk: ChunkWriter) -> Outcome<()> {
     let (meta, entries) = chunk.finish();
     // LOG_UNATTRIBUTED_MAX lowers the unattributed bound (for tests); never
@@ -102,6 +95,7 @@ pub async fn write_logs(env: &Env, object: String, chunk: ChunkWriter) -> Outcom
     settle(&object, "writeLog", call).await.map(drop)
 }
 
+/// The unattributed log's answer to a query.
 pub async fn query_log(env: &Env, object: &str, query: &LogQuery) -> Outcome<LogPage> {
     let call = stub(env, object)?.query_log(&to_json(query)?);
     json(object, "queryLog", settle(object, "queryLog", call).await?)
@@ -121,6 +115,12 @@ pub async fn outbox_retry(env: &Env, campaign: &str) -> Outcome<u64> {
     let call = stub(env, campaign)?.outbox_retry();
     let answer = settle(campaign, "outboxRetry", call).await?;
     Ok(answer.as_f64().map_or(0, |n| n as u64))
+}
+
+/// What a campaign's object holds, as its `stats` says.
+pub async fn stats(env: &Env, campaign: &str) -> Outcome<serde_json::Value> {
+    let call = stub(env, campaign)?.stats_of();
+    json(campaign, "stats", settle(campaign, "stats", call).await?)
 }
 
 pub fn unattributed() -> &'static str {

@@ -202,19 +202,23 @@ pub async fn postback(
             return refuse(env, ctx, refused.log, refused.rejection.into(), exists);
         }
     };
-    // The object logs what it decides.
     match object_client::submit(env, &submission, dry_run).await {
-        Ok(verdict) => Reply::from_verdict(&verdict, dry_run),
+        Ok(verdict) => {
+            let entry =
+                submission
+                    .log
+                    .decided(&verdict, platform::now_millis(), platform::nonce_u32());
+            log_queue::push(env, ctx, entry, true);
+            Reply::from_verdict(&verdict, dry_run)
+        }
         Err(e) => {
             console_error!("campaign object {}: {e}", submission.campaign_id);
-            // Not to the object that just failed: the bounded log, which
-            // queries for this campaign read too.
             refuse(
                 env,
                 ctx,
                 submission.log,
                 Rejection::InternalError.into(),
-                false,
+                true,
             )
         }
     }

@@ -2,7 +2,7 @@
 // output (build/index.js), for tests/glue.test.mjs.
 import RustWorker, { CampaignObject } from "../../build/index.js";
 
-const OBJECT_METHODS = ["submit", "writeLog", "queryLog", "outboxStatus", "outboxRetry", "alarm"];
+const OBJECT_METHODS = ["submit", "writeLog", "queryLog", "outboxStatus", "outboxRetry", "stats", "alarm"];
 
 export default {
   async fetch(request, env, ctx) {

@@ -50,9 +50,12 @@ export async function startWorker({ persist, bindings = {}, listen = false, cons
     ...(listen ? { host: "127.0.0.1", port: 0 } : {}),
     ...WORKER_SCRIPT,
     kvNamespaces: ["CAMPAIGNS"],
+    r2Buckets: ["LOGS"],
     durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } },
     cf: false,
-    ...(persist ? { kvPersist: join(persist, "kv"), durableObjectsPersist: join(persist, "do") } : {}),
+    ...(persist
+      ? { kvPersist: join(persist, "kv"), durableObjectsPersist: join(persist, "do"), r2Persist: join(persist, "r2") }
+      : {}),
     bindings: {
       ADMIN_TOKEN,
       CLICK_SIGNING_KEY,

@@ -1,8 +1,10 @@
 //! The campaign Durable Object: one per campaign, named by its id, the
-//! single writer of that campaign's conversions, cap counters, outbox and
-//! postbacks log, on SQLite storage. One more object, named
-//! [`UNATTRIBUTED`], keeps the bounded log of postbacks that name no valid
-//! campaign.
+//! single writer of that campaign's conversions, cap counters and outbox,
+//! on SQLite storage. Everything it keeps is bounded: conversions for their
+//! dedupe window, counters for their period, outbox rows until the origin
+//! has them; the postbacks log lives in R2 (`shell/log_bucket.rs`). One more
+//! object, named [`UNATTRIBUTED`], keeps the bounded log of postbacks that
+//! name no valid campaign.
 //!
 //! A postback's read, decision and write run with no `await` between them
 //! (SQL calls are synchronous), so no other postback for the campaign can
@@ -17,6 +19,7 @@
 //! parked messages were brought back; and the alarm, which delivers.
 
 mod delivery;
+mod legacy;
 mod log_table;
 mod rows;
 mod sql_store;
@@ -31,22 +34,28 @@ use wasm_bindgen::prelude::*;
 use worker::js_sys;
 use worker::{console_error, Env, Result, State};
 
-use super::platform::{nonce_u32, now_millis};
+use super::platform::now_millis;
 
 pub const BINDING: &str = "CAMPAIGN";
 /// The object that logs postbacks naming no valid campaign. Not a valid
 /// campaign id (`~`), so no campaign can collide with it.
 pub const UNATTRIBUTED: &str = "~unattributed";
 
+/// `known`: what the object remembers of each conversion, by the hash of
+/// its identity (`sql_store::key`), for its campaign's dedupe window after
+/// its last change: the whole record while it is pending, then only id,
+/// status and revision. Its size grows with the rate of conversions times
+/// the window, never with the campaign's age.
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS conversions (
-    identity   TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS known (
+    key        BLOB PRIMARY KEY,
     id         TEXT NOT NULL,
     status     TEXT NOT NULL,
-    record     TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-);
+    revision   INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    record     TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS known_updated ON known (updated_at);
 CREATE TABLE IF NOT EXISTS counters (
     key        TEXT PRIMARY KEY,
     value      TEXT NOT NULL,
@@ -119,6 +128,7 @@ impl CampaignObject {
         bound: Option<u32>,
     ) -> std::result::Result<(), JsValue> {
         self.ready().await.map_err(to_js_error)?;
+        self.ensure_log_schema().map_err(to_js_error)?;
         let meta: ChunkMeta = from_json(&meta).map_err(to_js_error)?;
         if !entries.is_string() {
             return Err(js_error("writeLog: the entries are not a string"));
@@ -131,6 +141,7 @@ impl CampaignObject {
     #[wasm_bindgen(js_name = queryLog)]
     pub async fn query_log(&self, query: String) -> std::result::Result<String, JsValue> {
         self.ready().await.map_err(to_js_error)?;
+        self.ensure_log_schema().map_err(to_js_error)?;
         let query: LogQuery = from_json(&query).map_err(to_js_error)?;
         if !query.is_valid() {
             return Err(js_error("queryLog: the limit is out of range"));
@@ -160,14 +171,52 @@ impl CampaignObject {
         Ok(u32::try_from(requeued).unwrap_or(u32::MAX))
     }
 
-    /// The outbox's alarm: delivers what is due.
+    /// What the object holds, for an operator: conversions remembered (and
+    /// how many of them are pending, kept whole), outbox rows, the SQLite
+    /// database's bytes. JSON.
+    pub async fn stats(&self) -> std::result::Result<String, JsValue> {
+        self.ready().await.map_err(to_js_error)?;
+        let sql = self.sql();
+        let count = |query: &str| -> Result<i64> {
+            Ok(rows::first(sql.exec(query, None)?)?
+                .map(|row| row.int(0))
+                .transpose()?
+                .unwrap_or(0))
+        };
+        let stats = serde_json::json!({
+            "conversions": count("SELECT COUNT(*) FROM known").map_err(to_js_error)?,
+            "pending": count("SELECT COUNT(*) FROM known WHERE record IS NOT NULL").map_err(to_js_error)?,
+            "outbox": count("SELECT COUNT(*) FROM outbox").map_err(to_js_error)?,
+            "database_bytes": sql.database_size(),
+        });
+        Ok(stats.to_string())
+    }
+
+    /// The alarm: delivers what is due, and moves an earlier version's log
+    /// entries to the bucket a batch at a time.
     pub async fn alarm(&self) -> std::result::Result<(), JsValue> {
         // Postbacks committed from now on need a new alarm.
         self.alarm_pending.set(false);
         self.ensure_schema().map_err(to_js_error)?;
         delivery::deliver_due(&self.state, &self.env)
             .await
-            .map_err(to_js_error)
+            .map_err(to_js_error)?;
+        if self.has_legacy_log().map_err(to_js_error)? {
+            let more = legacy::move_log(&self.sql(), &self.env)
+                .await
+                .map_err(to_js_error)?;
+            if more {
+                let soon = i64::try_from(now_millis())
+                    .unwrap_or(i64::MAX)
+                    .saturating_add(1000);
+                self.state
+                    .storage()
+                    .set_alarm(soon)
+                    .await
+                    .map_err(to_js_error)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -181,34 +230,50 @@ fn js_error(message: &str) -> JsValue {
 
 impl CampaignObject {
     /// Before any method: the schema, and on an object's first request
-    /// since it started, the outbox's alarm again if anything waits (a
-    /// restarted object resumes delivering what it had accepted).
+    /// since it started, the alarm again if anything waits — deliveries (a
+    /// restarted object resumes delivering what it had accepted), or an
+    /// earlier version's log entries still to move to the bucket.
     async fn ready(&self) -> Result<()> {
         let first_request = self.ensure_schema()?;
-        if first_request && delivery::has_waiting(&self.sql()).unwrap_or(true) {
+        let waiting = || delivery::has_waiting(&self.sql()).unwrap_or(true);
+        if first_request && (waiting() || self.has_legacy_log()?) {
             self.wake_outbox().await;
         }
         Ok(())
+    }
+
+    /// Whether a campaign's object still holds an earlier version's log
+    /// (the unattributed object's log is its own, and stays).
+    fn has_legacy_log(&self) -> Result<bool> {
+        let unattributed = self.state.id().name().as_deref() == Some(UNATTRIBUTED);
+        Ok(!unattributed && legacy::has_log(&self.sql())?)
     }
 
     fn sql(&self) -> worker::SqlStorage {
         self.state.storage().sql()
     }
 
-    /// Creates the tables once per object instance; true the first time.
+    /// Creates the tables once per object instance (and moves an earlier
+    /// version's conversions into today's table); true the first time.
     fn ensure_schema(&self) -> Result<bool> {
         if self.schema_ready.get() {
             return Ok(false);
         }
         self.sql().exec(SCHEMA, None)?;
-        self.sql().exec(log_table::SCHEMA, None)?;
-        log_table::migrate(&self.sql())?;
+        legacy::move_conversions(&self.sql())?;
         self.schema_ready.set(true);
         Ok(true)
     }
 
+    /// The unattributed log's table, for the one object that keeps it.
+    fn ensure_log_schema(&self) -> Result<()> {
+        self.sql().exec(log_table::SCHEMA, None)?;
+        log_table::migrate(&self.sql())?;
+        Ok(())
+    }
+
     async fn decide(&self, submission: Submission, dry_run: bool) -> Result<String> {
-        // From here to the commit and the log row: no await.
+        // From here to the commit: no await.
         let mut store = SqlStore::new(&self.state);
         let now_ms = now_millis();
         let now = i64::try_from(now_ms / 1000).unwrap_or(i64::MAX);
@@ -220,19 +285,22 @@ impl CampaignObject {
             }
             _ => false,
         };
-        let verdict = decision.verdict();
-        let entry = submission.log.decided(&verdict, now_ms, nonce_u32());
-        // The postback counted whatever happens to its log row.
-        let prune = self.prune_due(now_ms);
-        let (meta, entries) = crate::log::chunk::chunk_of([&entry]);
-        let entries = JsValue::from_str(&entries);
-        if let Err(e) = log_table::insert(&self.sql(), &meta, entries, None, prune) {
-            console_error!("log row for {}: {e}", submission.campaign_id);
+        if self.prune_due(now_ms).is_some() {
+            // Identities past the window are forgotten already (`decide`
+            // treats them as new); their rows go here, a batch at a time.
+            let remembered = ledger::remembered_since(now, submission.dedupe_window_days);
+            let full = self.sql().database_size() as u64 > STORAGE_SOFT_LIMIT;
+            if let Err(e) = forget(&self.sql(), remembered, full) {
+                console_error!(
+                    "forgetting old conversions of {}: {e}",
+                    submission.campaign_id
+                );
+            }
         }
         if committed {
             self.wake_outbox().await;
         }
-        to_json(&verdict)
+        to_json(&decision.verdict())
     }
 
     /// Asks for an alarm now, so the outbox is delivered. A failure here
@@ -256,6 +324,31 @@ impl CampaignObject {
         self.pruned_at.set(now_ms);
         Some(now_ms)
     }
+}
+
+/// The database size past which an object forgets its oldest conversions
+/// even inside their window, so that it never reaches the platform's 10 GB
+/// (where every write, postbacks included, would fail): a campaign hot
+/// enough for its window not to fit remembers as much of it as fits
+/// (docs/SCALING.md), and never starts refusing postbacks.
+const STORAGE_SOFT_LIMIT: u64 = 8 << 30;
+
+/// Forgets conversions whose last change is older than `remembered` (Unix
+/// seconds) or, with `full`, the oldest ones whatever their age, a
+/// thousand at a time so that no postback waits for a long delete.
+fn forget(sql: &worker::SqlStorage, remembered: i64, full: bool) -> Result<()> {
+    let oldest_allowed = if full { i64::MAX } else { remembered };
+    sql.exec(
+        "DELETE FROM known WHERE key IN
+             (SELECT key FROM known WHERE updated_at < ? ORDER BY updated_at LIMIT 1000)",
+        vec![worker::SqlStorageValue::try_from_i64(
+            oldest_allowed.min(9_007_199_254_740_991),
+        )?],
+    )?;
+    if full {
+        console_error!("this campaign's object passed {STORAGE_SOFT_LIMIT} bytes: its oldest conversions are forgotten before their dedupe window ends");
+    }
+    Ok(())
 }
 
 /// A method's argument from JSON the edge wrote.

@@ -1,6 +1,7 @@
 //! The ledger's `Store` on the campaign object's SQLite tables.
 
-use crate::ledger::{Change, Conversion, CounterKey, Store};
+use crate::ledger::{Change, Conversion, CounterKey, Known, Store};
+use crate::status::Status;
 use rust_decimal::Decimal;
 use std::str::FromStr;
 use wasm_bindgen::prelude::*;
@@ -43,17 +44,27 @@ impl SqlStore {
 impl Store for SqlStore {
     type Error = worker::Error;
 
-    fn conversion(&self, identity: &str) -> Result<Option<Conversion>> {
+    fn conversion(&self, identity: &str) -> Result<Option<Known>> {
         let row = super::rows::first(self.sql.exec(
-            "SELECT record FROM conversions WHERE identity = ?",
-            vec![identity.into()],
+            "SELECT id, status, revision, updated_at, record FROM known WHERE key = ?",
+            vec![key(identity).into()],
         )?)?;
-        match row {
-            None => Ok(None),
-            Some(row) => serde_json::from_str(&row.text(0)?)
-                .map(Some)
-                .map_err(|e| worker::Error::RustError(format!("stored conversion: {e}"))),
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        if let Some(record) = row.opt_text(4)? {
+            let conversion: Conversion = serde_json::from_str(&record)
+                .map_err(|e| worker::Error::RustError(format!("stored conversion: {e}")))?;
+            return Ok(Some(Known::Full(Box::new(conversion))));
         }
+        let status = Status::parse(&row.text(1)?)
+            .ok_or_else(|| worker::Error::RustError("a stored status is unknown".to_owned()))?;
+        Ok(Some(Known::Settled {
+            id: row.text(0)?,
+            status,
+            revision: u32::try_from(row.int(2)?).unwrap_or(u32::MAX),
+            updated_at: row.int(3)?,
+        }))
     }
 
     fn counter(&self, key: &CounterKey) -> Result<Decimal> {
@@ -82,21 +93,37 @@ impl Store for SqlStore {
     }
 }
 
+/// The key a conversion is stored under: the first 16 bytes of the
+/// SHA-256 of its identity, so that what a settled conversion keeps is a
+/// few dozen bytes whatever the length of its click or action id.
+pub fn key(identity: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(identity.as_bytes())[..16].to_vec()
+}
+
 fn write_change(sql: &SqlStorage, change: &Change) -> Result<()> {
     let c = &change.conversion;
-    let record = serde_json::to_string(c).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    // A final conversion keeps no record: nothing can change it any more,
+    // and its outbox message carries it whole until the origin has it.
+    let record = match c.known() {
+        Known::Full(_) => SqlStorageValue::from(
+            serde_json::to_string(c).map_err(|e| worker::Error::RustError(e.to_string()))?,
+        ),
+        Known::Settled { .. } => SqlStorageValue::Null,
+    };
     sql.exec(
-        "INSERT INTO conversions (identity, id, status, record, created_at, updated_at)
+        "INSERT INTO known (key, id, status, revision, updated_at, record)
          VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(identity) DO UPDATE SET
-           status = excluded.status, record = excluded.record, updated_at = excluded.updated_at",
+         ON CONFLICT(key) DO UPDATE SET
+           id = excluded.id, status = excluded.status, revision = excluded.revision,
+           updated_at = excluded.updated_at, record = excluded.record",
         vec![
-            c.identity.as_str().into(),
+            key(&c.identity).into(),
             c.id.as_str().into(),
             c.status.as_str().into(),
-            record.into(),
-            SqlStorageValue::try_from_i64(c.created_at)?,
+            SqlStorageValue::from(i64::from(c.revision)),
             SqlStorageValue::try_from_i64(c.updated_at)?,
+            record,
         ],
     )?;
     for counter in &change.counters {

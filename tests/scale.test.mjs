@@ -1,0 +1,177 @@
+// Network scale: what a campaign object keeps stays small and bounded, the
+// postbacks log lives in the R2 bucket, and a log query costs what it
+// reads, not the number of campaigns.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { ORIGIN_SECRET, startWorker, stateDir, testClick } from "./support/worker.mjs";
+import { campaign, freshId } from "./support/campaigns.mjs";
+import { eventually } from "./support/wait.mjs";
+import { startOrigin } from "../scripts/origin.mjs";
+
+/** Runs `task(i)` for i in [0, n), `width` at a time. */
+async function inParallel(n, width, task) {
+  let next = 0;
+  const results = new Array(n);
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) {
+        const i = next++;
+        results[i] = await task(i);
+      }
+    }),
+  );
+  return results;
+}
+
+function sqliteFiles(dir) {
+  let n = 0;
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) n += sqliteFiles(path);
+    else if (name.endsWith(".sqlite") && name !== "metadata.sqlite") n += 1;
+  }
+  return n;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+describe("network scale", () => {
+  test("a campaign object keeps at most 200 bytes per delivered conversion", { timeout: 120_000 }, async () => {
+    const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
+    const worker = await startWorker({ bindings: { ORIGIN_URL: origin.url } });
+    try {
+      const c = campaign();
+      await worker.putCampaign(c);
+      const time = Math.floor(Date.now() / 1000) - 60;
+      const convert = async (i) => {
+        const res = await worker.postback({ click_id: testClick({ campaign: c.id, time }), status: "approved", action_id: `order-${i}` });
+        assert.equal(res.status, 200, res.text);
+      };
+      await convert(-1);
+      const stats = async () => (await worker.admin(`/v1/campaigns/${c.id}/stats`)).json;
+      await eventually(async () => (await stats()).outbox === 0, { what: "the first delivery" });
+      const before = await stats();
+      await inParallel(1000, 8, convert);
+      const after = await eventually(async () => {
+        const s = await stats();
+        return s.outbox === 0 && s;
+      }, { ms: 60_000, what: "every delivery" });
+      assert.equal(after.conversions, 1001);
+      assert.equal(after.pending, 0, "final conversions keep no record");
+      assert.equal(origin.received.length, 1001);
+      const perConversion = (after.database_bytes - before.database_bytes) / 1000;
+      console.log(`# object storage: ${perConversion.toFixed(1)} bytes per delivered conversion`);
+      assert.ok(perConversion <= 200, `${perConversion} bytes per conversion`);
+      assert.equal((await worker.fetch(`/v1/campaigns/${c.id}/stats`)).status, 401);
+    } finally {
+      await worker.dispose();
+      await origin.close();
+    }
+  });
+
+  test("an unfiltered log query over 1,000 campaigns answers within 2× a filtered one and wakes no campaign object", { timeout: 180_000 }, async () => {
+    const dir = stateDir();
+    const worker = await startWorker({ persist: dir });
+    try {
+      const ids = await inParallel(1000, 8, async () => {
+        const c = campaign({ id: freshId("s") });
+        await worker.putCampaign(c);
+        return c.id;
+      });
+      // Postbacks for twenty of them, half for the first: both queries
+      // below read a full page.
+      const time = Math.floor(Date.now() / 1000) - 60;
+      await inParallel(200, 8, async (i) => {
+        const target = i < 100 ? ids[0] : ids[1 + (i % 19)];
+        const res = await worker.postback({ click_id: testClick({ campaign: target, time }), goal: i % 2 ? "nope" : "1" });
+        assert.ok(res.status === 200 || res.status === 404, res.text);
+      });
+      const all = await eventually(async () => {
+        const res = await worker.admin("/v1/logs/postbacks?limit=500");
+        return res.json.entries.length === 200 && res;
+      }, { what: "200 entries" });
+      assert.equal(all.json.counts.accepted, 100);
+      assert.equal(all.json.counts.goal_not_found, 100);
+      const objects = sqliteFiles(join(dir, "do"));
+      const timed = async (path) => {
+        const started = performance.now();
+        const res = await worker.admin(path);
+        assert.equal(res.status, 200, res.text);
+        return performance.now() - started;
+      };
+      const unfiltered = [];
+      const filtered = [];
+      for (let round = 0; round < 7; round++) {
+        unfiltered.push(await timed("/v1/logs/postbacks?limit=100"));
+        filtered.push(await timed(`/v1/logs/postbacks?limit=100&campaign_id=${ids[0]}`));
+      }
+      const ratio = median(unfiltered) / median(filtered);
+      console.log(`# unfiltered ${median(unfiltered).toFixed(1)} ms, filtered ${median(filtered).toFixed(1)} ms: ${ratio.toFixed(2)}×`);
+      assert.ok(ratio <= 2, `unfiltered ${ratio.toFixed(2)}× the filtered query`);
+      assert.equal(sqliteFiles(join(dir, "do")), objects, "a log query created a Durable Object");
+      // The campaigns whose postbacks reached their object and the
+      // unattributed log's: the 980 that never had a postback have none.
+      assert.equal(objects, 21);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  test("every postback is logged once, and entries past retention are not returned", { timeout: 60_000 }, async () => {
+    const worker = await startWorker();
+    try {
+      const c = campaign({ caps: [{ goals: [], period: "all", type: "conversions", value: 40 }] });
+      await worker.putCampaign(c);
+      const time = Math.floor(Date.now() / 1000) - 60;
+      // Accepted, over the cap (decided by the object), refused at the edge,
+      // and dry runs, all at once.
+      const results = await inParallel(300, 10, async (i) => {
+        const path = i % 5 === 4 ? "/postback/check" : "/postback";
+        const goal = i % 3 === 2 ? "nope" : "1";
+        return (await worker.postback({ click_id: testClick({ campaign: c.id, time }), goal }, path)).status;
+      });
+      const log = await eventually(async () => {
+        const res = await worker.admin(`/v1/logs/postbacks?campaign_id=${c.id}&limit=500`);
+        return res.json.entries.length >= 300 && res;
+      }, { what: "300 entries" });
+      assert.equal(log.json.entries.length, 300, "each postback once");
+      const total = Object.values(log.json.counts).reduce((a, b) => a + b, 0);
+      assert.equal(total, 300);
+      assert.equal(log.json.counts.goal_not_found, results.filter((s) => s === 404).length);
+      assert.ok(log.json.counts.cap_reached > 0, JSON.stringify(log.json.counts));
+      // What the log costs the bucket per entry (each is stored under its
+      // campaign and under all campaigns).
+      const listed = await (await worker.mf.getR2Bucket("LOGS")).list({ limit: 1000 });
+      const bytes = listed.objects.reduce((sum, o) => sum + o.size, 0);
+      console.log(`# bucket: ${(bytes / 300).toFixed(0)} bytes per entry, in ${listed.objects.length} objects`);
+
+      // A chunk 31 days old (what the bucket's lifecycle rule deletes) and
+      // one 29 days old, written as the edge writes them.
+      const bucket = await worker.mf.getR2Bucket("LOGS");
+      const day = 86_400_000;
+      const put = async (age, click) => {
+        const ms = Date.now() - age;
+        const id = `${String(ms).padStart(15, "0")}-00000001`;
+        const entry = {
+          id, time: new Date(ms).toISOString(), campaign_id: c.id, click_id: click, goal: "1", status: "pending",
+          result: "accepted", code: null, message: null, reason: null, fix: null, conversion_id: "cv_x", dry_run: false, params: {},
+        };
+        const key = `c/${c.id}/${String(999_999_999_999_999 - ms).padStart(15, "0")}-0000abcd`;
+        await bucket.put(key, JSON.stringify([entry]), {
+          customMetadata: { first: id, last: id, count: "1", codes: '{"accepted":1}', campaign: c.id },
+        });
+      };
+      await put(31 * day, "expired");
+      await put(29 * day, "kept");
+      const old = await worker.admin(`/v1/logs/postbacks?campaign_id=${c.id}&limit=500`);
+      const clicks = old.json.entries.map((e) => e.click_id);
+      assert.ok(clicks.includes("kept"));
+      assert.ok(!clicks.includes("expired"), "an entry past retention was returned");
+      assert.equal(old.json.entries.length, 301);
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
