@@ -39,7 +39,7 @@ build/index_bg.wasm: $(SOURCES)
 	sh scripts/build.sh
 	@touch $@
 
-test: setup-test test-rust test-worker test-deploy
+test: setup-test test-rust test-deploy test-worker
 
 test-rust:
 	cargo test --all-targets

@@ -29,14 +29,14 @@ export class CampaignObject extends DurableObject {
     return this.rust.submit(submission, dryRun);
   }
 
-  /** A chunk of log entries: its meta (JSON), the entries (a JSON array), the bound. */
-  writeLog(meta, entries, bound) {
-    return this.rust.writeLog(meta, entries, bound);
+  /** A chunk of log entries: its meta's fields, the entries (a JSON array), the bound. */
+  writeLog(firstId, lastId, campaign, count, codes, entries, bound) {
+    return this.rust.writeLog(firstId, lastId, campaign, count, codes, entries, bound);
   }
 
-  /** A `LogQuery` (JSON) → a `LogPage` (JSON). */
-  queryLog(query) {
-    return this.rust.queryLog(query);
+  /** A `LogQuery`'s fields → a `LogPage` (JSON). */
+  queryLog(campaignId, code, clickId, actionId, conversionId, partnerId, sinceId, before, limit) {
+    return this.rust.queryLog(campaignId, code, clickId, actionId, conversionId, partnerId, sinceId, before, limit);
   }
 
   /** What waits for the origin (JSON). */

@@ -11,7 +11,10 @@ export WASM_BINDGEN_BIN WASM_OPT_BIN
 worker-build --release
 # worker-build keeps the name section (function names, for debuggers): a
 # quarter of the module, which every cold start would download and compile.
-# The features the module uses must be named for wasm-opt to read it.
-"$WASM_OPT_BIN" build/index_bg.wasm -o build/index_bg.wasm --strip-debug --strip-producers \
+# One more size pass over the finished module, with whole-program flow
+# analysis (--gufa), keeps it under the 256 KiB gzip guardrail
+# (docs/PERFORMANCE.md has what each step saves). The features the module
+# uses must be named for wasm-opt to read it.
+"$WASM_OPT_BIN" build/index_bg.wasm -o build/index_bg.wasm -Oz --gufa --converge --strip-debug --strip-producers \
   --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
   --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling

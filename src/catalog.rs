@@ -169,8 +169,10 @@ impl Rejection {
                 http_status: 409,
                 reason: "The conversion already exists with the status this postback carries, so \
                          nothing changed.",
-                fix: "Nothing to do if this was a retry. To change the status, send a different \
-                      status (approved, declined or hold).",
+                fix: "Nothing to do if this was a retry. A pending conversion changes when you \
+                      send another status; one whose status (detail.conversion_status) is \
+                      approved, declined or hold is final: ask the platform operator to correct \
+                      it.",
             },
             StatusConfirmed => &Entry {
                 code: "status_confirmed",
@@ -311,8 +313,15 @@ impl Detail {
     }
 
     /// This detail with `name` set to `value`.
-    pub fn with(mut self, name: &str, value: impl Into<serde_json::Value>) -> Detail {
-        self.0.insert(name.to_owned(), value.into());
+    pub fn with<V: Into<serde_json::Value>>(self, name: &str, value: V) -> Detail {
+        self.with_value(name, value.into())
+    }
+
+    /// [`Detail::with`] for a ready value: one copy of the insertion
+    /// whatever the types callers convert from.
+    #[inline(never)]
+    pub fn with_value(mut self, name: &str, value: serde_json::Value) -> Detail {
+        self.0.insert(name.to_owned(), value);
         self
     }
 
@@ -322,6 +331,27 @@ impl Detail {
 
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::Value::Object(self.0.clone())
+    }
+
+    /// This detail with the campaign's secure code hidden from every text
+    /// in it (a goal sent as the code, echoed back).
+    pub fn redacting(mut self, secure_code: Option<&str>) -> Detail {
+        fn hide(value: &mut serde_json::Value, code: Option<&str>) {
+            match value {
+                serde_json::Value::String(text) => {
+                    if let Some(shown) = crate::redact::redact_text(code, text) {
+                        *text = shown;
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(|v| hide(v, code)),
+                serde_json::Value::Object(fields) => {
+                    fields.values_mut().for_each(|v| hide(v, code))
+                }
+                _ => {}
+            }
+        }
+        self.0.values_mut().for_each(|v| hide(v, secure_code));
+        self
     }
 }
 
@@ -357,9 +387,13 @@ impl Refusal {
         }
     }
 
-    /// The facts behind it (`bad_request`'s are its parameter and problem).
+    /// The facts behind it (`bad_request`'s are its parameter and problem;
+    /// an internal failure's, that a retry is safe).
     pub fn detail(&self) -> Option<Detail> {
         match self {
+            Refusal::Rejected(Rejection::InternalError | Rejection::InvalidErrorCode) => {
+                Some(Detail::new().with("retry", true))
+            }
             Refusal::Rejected(_) => None,
             Refusal::Detailed(_, d) => Some(d.clone()),
             Refusal::BadRequest(b) => Some(

@@ -7,7 +7,7 @@
 //! It runs in two steps because the campaign comes from KV in between:
 //! [`identify`] says which campaign to load, [`admit`] checks against it.
 
-use crate::campaign::{Campaign, CampaignStatus};
+use crate::campaign::{Campaign, CampaignStatus, SourceProblem};
 use crate::catalog::{Detail, Refusal, Rejection};
 use crate::click::{Click, ClickKeys};
 use crate::ids::CampaignId;
@@ -59,11 +59,12 @@ pub fn click_of_unreadable(query: &str, keys: &ClickKeys) -> Option<Click> {
         .find_map(|(_, value)| Click::verify(value, keys).ok())
 }
 
-/// A postback refused after [`identify`]: the rejection, and the draft of
-/// its log entry, which names the campaign that was looked up.
+/// A postback refused after [`identify`]: the refusal (with its detail),
+/// and the draft of its log entry, which names the campaign that was looked
+/// up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refused {
-    pub rejection: Rejection,
+    pub rejection: Refusal,
     pub log: LogDraft,
 }
 
@@ -71,8 +72,8 @@ pub struct Refused {
 /// (`None`: no such campaign), and the submission for its Durable Object,
 /// which carries the postback's log draft. The postback is taken apart
 /// either way, so nothing it sent is copied. `source` is the postback's
-/// sender (`CF-Connecting-IP`); `now` is Unix seconds; `dry_run` is
-/// recorded in the log.
+/// sender as `CF-Connecting-IP` names it (an address that does not parse
+/// is none); `now` is Unix seconds; `dry_run` is recorded in the log.
 // The refusal is as large as the submission it replaces; boxing it would
 // cost an allocation per rejection for nothing.
 #[allow(clippy::result_large_err)]
@@ -80,16 +81,22 @@ pub fn admit(
     identified: &Identified,
     mut postback: Postback,
     campaign: Option<&Campaign>,
-    source: Option<IpAddr>,
+    source: Option<&str>,
     now: i64,
     dry_run: bool,
 ) -> Result<Submission, Refused> {
+    let source = source
+        .map(str::trim)
+        .and_then(|text| text.parse::<IpAddr>().ok().map(|ip| (ip, text)));
     let (campaign, goal) = match check(identified, &postback, campaign, source) {
         Ok(admitted) => admitted,
         Err(rejection) => {
-            let log = LogDraft::from_postback(postback, dry_run)
+            let mut log = LogDraft::from_postback(postback, dry_run)
                 .for_campaign(identified.campaign_id.as_str())
                 .redacting(campaign.and_then(Campaign::secure_code));
+            log.partner_id = Some(identified.click.partner.as_str().to_owned());
+            log.source_ip = source.map(|s| s.1.to_owned());
+            log.country = Some(identified.click.country.as_str().to_owned());
             return Err(Refused { rejection, log });
         }
     };
@@ -97,6 +104,8 @@ pub fn admit(
     // just happened.
     let click = &identified.click;
     let time_to_action = u64::try_from(now - i64::from(click.time)).unwrap_or(0);
+    let payout = campaign.payout(goal, click.country, &click.partner, postback.sum);
+    let action_id = postback.action_id.take();
     Ok(Submission {
         campaign_id: campaign.id().clone(),
         // Present: `identify` refused the postback otherwise.
@@ -104,7 +113,7 @@ pub fn admit(
         partner_id: click.partner.clone(),
         country: click.country.as_str().to_owned(),
         goal: goal.to_owned(),
-        action_id: postback.action_id.take(),
+        action_id: action_id.clone(),
         status: postback.status.unwrap_or(campaign.default_status()),
         sum: postback.sum,
         currency: postback
@@ -112,7 +121,10 @@ pub fn admit(
             .take()
             .unwrap_or_else(|| campaign.currency().to_owned()),
         on_time: campaign.is_on_time(time_to_action),
-        payout: campaign.payout(goal, click.country, &click.partner, postback.sum),
+        seconds_since_click: time_to_action,
+        min_time_to_action: campaign.time_window().0,
+        max_time_to_action: campaign.time_window().1,
+        payout,
         caps: campaign.caps().to_vec(),
         timezone: campaign.timezone().clone(),
         dedupe_window_days: campaign.dedupe_window_days(),
@@ -127,6 +139,11 @@ pub fn admit(
         log: LogDraft {
             // The log shows the goal that counted, the default one included.
             goal: Some(goal.to_owned()),
+            partner_id: Some(click.partner.as_str().to_owned()),
+            country: Some(click.country.as_str().to_owned()),
+            payout: payout.map(|p| p.to_string()),
+            source_ip: source.map(|s| s.1.to_owned()),
+            action_id,
             ..LogDraft::from_postback(postback, dry_run).for_campaign(campaign.id().as_str())
         }
         .redacting(campaign.secure_code()),
@@ -134,30 +151,58 @@ pub fn admit(
 }
 
 /// The checks of [`admit`], in SPEC order: the campaign, and the goal
-/// that counts (the campaign's spelling).
+/// that counts (the campaign's spelling). Each refusal carries its facts
+/// (SPEC §4a), never the campaign's secure code.
 fn check<'c>(
     identified: &Identified,
     postback: &Postback,
     campaign: Option<&'c Campaign>,
-    source: Option<IpAddr>,
-) -> Result<(&'c Campaign, &'c str), Rejection> {
-    let campaign = campaign.ok_or(Rejection::CampaignNotFound)?;
+    source: Option<(IpAddr, &str)>,
+) -> Result<(&'c Campaign, &'c str), Refusal> {
+    let code = campaign.and_then(Campaign::secure_code);
+    let refused =
+        |rejection, detail: Detail| Err(Refusal::Detailed(rejection, detail.redacting(code)));
+    let Some(campaign) = campaign else {
+        let detail = Detail::new().with("campaign_id", identified.campaign_id.as_str());
+        return refused(Rejection::CampaignNotFound, detail);
+    };
     if identified.click.campaign != *campaign.id() {
-        return Err(Rejection::CampaignMismatch);
+        let detail = Detail::new()
+            .with("campaign_id", campaign.id().as_str())
+            .with("click_campaign_id", identified.click.campaign.as_str());
+        return refused(Rejection::CampaignMismatch, detail);
     }
-    if !campaign.admits_source(postback.secure.as_deref(), source) {
-        return Err(Rejection::SecureCodeInvalid);
+    if let Some(problem) = campaign.source_problem(postback.secure.as_deref(), source.map(|s| s.0))
+    {
+        let detail = match problem {
+            SourceProblem::Missing => Detail::new().with("problem", "missing"),
+            SourceProblem::Mismatch => Detail::new().with("problem", "mismatch"),
+            SourceProblem::AddressNotAllowed => Detail::new()
+                .with("problem", "address_not_allowed")
+                .with("address", source.map(|s| s.1)),
+        };
+        return refused(Rejection::SecureCodeInvalid, detail);
     }
     if campaign.status() != CampaignStatus::Active {
-        return Err(Rejection::CampaignNotActive);
+        let detail = Detail::new().with("campaign_status", campaign.status().as_str());
+        return refused(Rejection::CampaignNotActive, detail);
     }
     if !campaign.admits_partner(&identified.click.partner) {
-        return Err(Rejection::CampaignPrivacyError);
+        let detail = Detail::new()
+            .with("privacy", campaign.privacy().as_str())
+            .with("partner_id", identified.click.partner.as_str());
+        return refused(Rejection::CampaignPrivacyError, detail);
     }
-    let goal = campaign
-        .goal(postback.goal.as_deref())
-        .ok_or(Rejection::GoalNotFound)?;
-    Ok((campaign, goal))
+    match campaign.goal(postback.goal.as_deref()) {
+        Some(goal) => Ok((campaign, goal)),
+        None => {
+            let asked = postback.goal.as_deref().or(campaign.default_goal());
+            let detail = Detail::new()
+                .with("goal", asked)
+                .with("goals", campaign.goal_ids());
+            refused(Rejection::GoalNotFound, detail)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -96,9 +96,7 @@ impl Reply {
                 conversion_status,
                 ..
             } => Reply::accepted(conversion_id, *conversion_status, dry_run),
-            Verdict::Rejected { code } => {
-                Reply::rejected(Rejection::from_code(code).unwrap_or(Rejection::InvalidErrorCode))
-            }
+            Verdict::Rejected { code, detail } => Reply::refused(&verdict_refusal(code, detail)),
         }
     }
 
@@ -155,6 +153,23 @@ impl Reply {
                 ),
             )
         }
+    }
+}
+
+/// The refusal a campaign object's rejection stands for: its code and its
+/// detail, or `invalid_error_code` for a code the catalog does not know.
+pub fn verdict_refusal(code: &str, detail: &Option<serde_json::Value>) -> Refusal {
+    match (Rejection::from_code(code), detail) {
+        (Some(rejection), Some(serde_json::Value::Object(fields))) => {
+            let detail = fields
+                .iter()
+                .fold(crate::catalog::Detail::new(), |d, (k, v)| {
+                    d.with(k, v.clone())
+                });
+            Refusal::Detailed(rejection, detail)
+        }
+        (Some(rejection), _) => Refusal::Rejected(rejection),
+        (None, _) => Refusal::Rejected(Rejection::InvalidErrorCode),
     }
 }
 
@@ -228,6 +243,7 @@ mod tests {
         let r = Reply::from_verdict(
             &Verdict::Rejected {
                 code: "teapot".into(),
+                detail: None,
             },
             false,
         );
@@ -236,6 +252,7 @@ mod tests {
         let known = Reply::from_verdict(
             &Verdict::Rejected {
                 code: "status_same".into(),
+                detail: None,
             },
             false,
         );

@@ -108,6 +108,23 @@ pub fn format_rfc3339(seconds: i64, millis: Option<u32>) -> String {
     out
 }
 
+/// RFC 3339 at a UTC offset of `offset` seconds: the local time and the
+/// offset, `2026-10-25T00:00:00+02:00` (`Z` for zero).
+pub fn format_rfc3339_offset(seconds: i64, offset: i32) -> String {
+    let local = format_rfc3339(seconds.saturating_add(i64::from(offset)), None);
+    let mut out = local.trim_end_matches('Z').to_owned();
+    if offset == 0 {
+        out.push('Z');
+        return out;
+    }
+    out.push(if offset < 0 { '-' } else { '+' });
+    let minutes = offset.unsigned_abs() / 60;
+    push_padded(&mut out, u64::from(minutes / 60), 2);
+    out.push(':');
+    push_padded(&mut out, u64::from(minutes % 60), 2);
+    out
+}
+
 /// Appends `n` in decimal, zero-padded to at least `width` digits.
 pub fn push_padded(out: &mut String, mut n: u64, width: usize) {
     let mut digits = [b'0'; 20];
@@ -192,6 +209,27 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_at_an_offset_is_local_time_and_the_offset() {
+        // 2026-10-25T23:00:00Z is midnight in Berlin (+01:00 after DST).
+        assert_eq!(
+            format_rfc3339_offset(1_792_969_200, 3600),
+            "2026-10-26T00:00:00+01:00"
+        );
+        assert_eq!(
+            format_rfc3339_offset(1_792_969_200, 0),
+            "2026-10-25T23:00:00Z"
+        );
+        assert_eq!(
+            format_rfc3339_offset(1_792_969_200, -12_600),
+            "2026-10-25T19:30:00-03:30"
+        );
+        assert_eq!(
+            format_rfc3339_offset(1_792_969_200, 19_800),
+            "2026-10-26T04:30:00+05:30"
+        );
+    }
     use proptest::prelude::*;
 
     #[test]

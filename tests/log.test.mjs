@@ -99,11 +99,50 @@ describe("postbacks log", () => {
     assert.equal(future.json.entries.length, 0);
     const fromStart = await log(`since=${encodeURIComponent(started)}`);
     assert.ok(fromStart.json.entries.length >= 8);
-    const unknown = await log("campaign_id=does-not-exist");
+    const unknown = await log("campaign_id=nosuchcamp");
     assert.equal(unknown.json.entries.length, 0);
-    const bad = await log("since=yesterday");
-    assert.equal(bad.status, 400);
-    assert.equal(bad.json.error.parameter, "since");
+    // An unknown filter, or a bad value, is a 400 naming it: never ignored.
+    for (const [query, parameter] of [
+      ["since=yesterday", "since"],
+      ["until=later", "until"],
+      ["code=nonsense", "code"],
+      ["campaign=1001", "campaign"],
+      ["campaign_id=does-not-exist", "campaign_id"],
+      ["limit=0", "limit"],
+    ]) {
+      const bad = await log(query);
+      assert.equal(bad.status, 400, query);
+      assert.equal(bad.json.error.parameter, parameter, query);
+    }
+    // `until` ends the range: nothing before the run started.
+    const none = await log(`until=${encodeURIComponent(started)}`);
+    assert.equal(none.json.entries.length, 0);
+    assert.ok((await log(`until=${encodeURIComponent(new Date(Date.now() + 60000).toISOString())}`)).json.entries.length >= 8);
+  });
+
+  test("filters: click, action, conversion and partner narrow to their entries", async () => {
+    const all = (await log("limit=500")).json.entries;
+    const accepted = all.find((e) => e.result === "accepted" && e.campaign_id === c.id);
+    assert.ok(accepted?.conversion_id, "an accepted entry with its conversion");
+    assert.equal(accepted.partner_id, "77");
+    assert.ok(accepted.country);
+    assert.ok(accepted.payout);
+    for (const [name, value] of [
+      ["click_id", accepted.click_id],
+      ["conversion_id", accepted.conversion_id],
+      ["partner_id", "77"],
+    ]) {
+      const res = await log(`${name}=${encodeURIComponent(value)}`);
+      assert.equal(res.status, 200, res.text);
+      assert.ok(res.json.entries.length >= 1, name);
+      assert.ok(res.json.entries.every((e) => e[name] === value), `${name}: ${JSON.stringify(res.json.entries)}`);
+      assert.ok(res.json.entries.length <= all.length);
+    }
+    const byClick = await log(`click_id=${encodeURIComponent(accepted.click_id)}`);
+    assert.ok(byClick.json.entries.length < all.length, "a click's entries are fewer than all");
+    const total = Object.values(byClick.json.counts).reduce((a, b) => a + b, 0);
+    assert.equal(total, byClick.json.entries.length, "counts cover the filtered entries");
+    assert.equal((await log("action_id=no-such-action")).json.entries.length, 0);
   });
 
   test("unreadable postbacks are logged raw, redacted, unattributed", async () => {

@@ -35,12 +35,44 @@ pub enum CampaignStatus {
     Disabled,
 }
 
+impl CampaignStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignStatus::Active => "active",
+            CampaignStatus::Paused => "paused",
+            CampaignStatus::Disabled => "disabled",
+        }
+    }
+}
+
+/// Why a postback does not prove it comes from the advertiser
+/// (`secure_code_invalid`'s `detail.problem`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceProblem {
+    /// The campaign has a secure code; the postback sent none.
+    Missing,
+    /// It sent another.
+    Mismatch,
+    /// It came from an address the campaign does not list (or none known).
+    AddressNotAllowed,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Privacy {
     Public,
     Premoderation,
     Private,
+}
+
+impl Privacy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Privacy::Public => "public",
+            Privacy::Premoderation => "premoderation",
+            Privacy::Private => "private",
+        }
+    }
 }
 
 /// A goal of a campaign (`install`, `purchase`, …).
@@ -135,14 +167,46 @@ impl Campaign {
     /// first so that not even the length leaks), and the source address,
     /// if the campaign lists any, is among them.
     pub fn admits_source(&self, secure: Option<&str>, source: Option<IpAddr>) -> bool {
-        let code_ok = match (&self.secure_code, secure) {
-            (None, _) => true,
-            (Some(_), None) => false,
-            (Some(expected), Some(given)) => crate::secret::equal(expected, given),
-        };
+        self.source_problem(secure, source).is_none()
+    }
+
+    /// Why a postback does not prove it comes from the advertiser, the
+    /// code before the address; `None` if it does.
+    pub fn source_problem(
+        &self,
+        secure: Option<&str>,
+        source: Option<IpAddr>,
+    ) -> Option<SourceProblem> {
+        match (&self.secure_code, secure) {
+            (None, _) => {}
+            (Some(_), None) => return Some(SourceProblem::Missing),
+            (Some(expected), Some(given)) => {
+                if !crate::secret::equal(expected, given) {
+                    return Some(SourceProblem::Mismatch);
+                }
+            }
+        }
         let ip_ok = self.allowed_ips.is_empty()
             || source.is_some_and(|ip| self.allowed_ips.iter().any(|net| net.contains(&ip)));
-        code_ok && ip_ok
+        (!ip_ok).then_some(SourceProblem::AddressNotAllowed)
+    }
+
+    pub fn privacy(&self) -> Privacy {
+        self.privacy
+    }
+
+    /// The campaign's goal ids, as configured.
+    pub fn goal_ids(&self) -> Vec<&str> {
+        self.goals.iter().map(|g| g.id.as_str()).collect()
+    }
+
+    pub fn default_goal(&self) -> Option<&str> {
+        self.default_goal.as_deref()
+    }
+
+    /// `min_time_to_action` and `max_time_to_action`, in seconds.
+    pub fn time_window(&self) -> (Option<u64>, Option<u64>) {
+        (self.min_time_to_action, self.max_time_to_action)
     }
 
     /// Whether the campaign takes conversions from `partner`: any partner

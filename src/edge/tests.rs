@@ -39,8 +39,8 @@ fn run(query: &str, config: Option<Value>, source: Option<&str>) -> Result<Submi
     let postback = Postback::from_params(params).expect("test postback is readable");
     let identified = identify(&postback, &key()).map_err(|r| r.rejection().unwrap())?;
     let campaign = config.map(|c| Campaign::from_json(&c.to_string()).unwrap());
-    let ip = source.map(|s| s.parse().unwrap());
-    admit(&identified, postback, campaign.as_ref(), ip, NOW, false).map_err(|r| r.rejection)
+    admit(&identified, postback, campaign.as_ref(), source, NOW, false)
+        .map_err(|r| r.rejection.rejection().unwrap())
 }
 
 #[track_caller]
@@ -306,4 +306,85 @@ fn an_unreadable_postback_is_traced_to_its_click_when_one_verifies() {
     assert_eq!(found(&format!("clickid={c}&secure=%")), campaign);
     assert_eq!(found("click_id=forged&sum=%zz"), None);
     assert_eq!(found(&format!("note={c}&sum=%zz")), None);
+}
+
+/// The detail an edge refusal answers (SPEC §4a), for `query` against
+/// `config` from `source`.
+#[track_caller]
+fn detail(query: &str, config: Option<Value>, source: Option<&str>) -> Value {
+    let params = Params::from_query(query).unwrap();
+    let postback = Postback::from_params(params).unwrap();
+    let identified = identify(&postback, &key()).unwrap();
+    let campaign = config.map(|c| Campaign::from_json(&c.to_string()).unwrap());
+    let refused = admit(&identified, postback, campaign.as_ref(), source, NOW, false).unwrap_err();
+    refused.rejection.detail().unwrap().to_value()
+}
+
+#[test]
+fn each_edge_refusal_says_what_to_fix() {
+    let c = good_click();
+    assert_eq!(
+        detail(&format!("click_id={c}&campaign_id=9999"), None, None),
+        json!({"campaign_id": "9999"})
+    );
+    assert_eq!(
+        detail(
+            &format!("click_id={}", click("2002", "77", 60)),
+            Some(base()),
+            None
+        ),
+        json!({"campaign_id": "1001", "click_campaign_id": "2002"})
+    );
+    let secured = with(json!({"secure_code": "s3cr3t", "allowed_ips": ["203.0.113.0/24"]}));
+    assert_eq!(
+        detail(&format!("click_id={c}"), Some(secured.clone()), None),
+        json!({"problem": "missing"})
+    );
+    let wrong = detail(
+        &format!("click_id={c}&secure=guess"),
+        Some(secured.clone()),
+        None,
+    );
+    assert_eq!(wrong, json!({"problem": "mismatch"}));
+    assert!(
+        !wrong.to_string().contains("s3cr3t"),
+        "never the expected code"
+    );
+    assert_eq!(
+        detail(
+            &format!("click_id={c}&secure=s3cr3t"),
+            Some(secured),
+            Some("198.51.100.7")
+        ),
+        json!({"problem": "address_not_allowed", "address": "198.51.100.7"})
+    );
+    assert_eq!(
+        detail(
+            &format!("click_id={c}"),
+            Some(with(json!({"status": "paused"}))),
+            None
+        ),
+        json!({"campaign_status": "paused"})
+    );
+    let private = with(json!({"privacy": "private", "approved_partners": ["81"]}));
+    assert_eq!(
+        detail(&format!("click_id={c}"), Some(private), None),
+        json!({"privacy": "private", "partner_id": "77"})
+    );
+    let goals = detail(&format!("click_id={c}&goal=refund"), Some(base()), None);
+    assert_eq!(goals["goal"], "refund");
+    assert!(goals["goals"].as_array().unwrap().len() >= 2, "{goals}");
+    // A goal sent as the secure code is not echoed back.
+    let coded = with(json!({"secure_code": "s3cr3t"}));
+    let echoed = detail(
+        &format!("click_id={c}&secure=s3cr3t&goal=s3cr3t"),
+        Some(coded),
+        None,
+    );
+    assert_eq!(echoed["goal"], "[redacted]");
+    let no_default = with(json!({"default_goal": null}));
+    assert_eq!(
+        detail(&format!("click_id={c}"), Some(no_default), None)["goal"],
+        Value::Null
+    );
 }

@@ -93,6 +93,22 @@ impl Cap {
         (CounterKey(key), span)
     }
 
+    /// The cap as a campaign config spells it (`goals`, `period`, `type`,
+    /// `value`, `per_partner`), for the detail of `cap_reached`.
+    pub fn as_config(&self) -> serde_json::Value {
+        let (kind, value) = match &self.limit {
+            CapLimit::Conversions(n) => ("conversions", serde_json::json!(n)),
+            CapLimit::Budget(money) => ("budget", serde_json::json!(money.to_string())),
+        };
+        serde_json::json!({
+            "goals": self.goals,
+            "period": self.period.as_str(),
+            "type": kind,
+            "value": value,
+            "per_partner": self.per_partner,
+        })
+    }
+
     /// How much one conversion of `payout` adds to this cap's counter.
     pub fn increment(&self, payout: Money) -> Decimal {
         match self.limit {

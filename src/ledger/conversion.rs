@@ -36,6 +36,15 @@ pub fn conversion_id(campaign: &CampaignId, identity: &str, created_at: i64) -> 
     format!("cv_{campaign}_{}", URL_SAFE_NO_PAD.encode(&digest[..12]))
 }
 
+/// The campaign a conversion id names (`cv_{campaign}_{16 characters}`);
+/// `None` for ids of another form (earlier versions' `cv_{20}`).
+pub fn conversion_campaign(id: &str) -> Option<&str> {
+    let rest = id.strip_prefix("cv_")?;
+    let cut = rest.len().checked_sub(17)?;
+    let (campaign, tail) = rest.split_at(cut);
+    (tail.starts_with('_') && CampaignId::parse(campaign).is_some()).then_some(campaign)
+}
+
 /// What a campaign object keeps of a conversion it has seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Known {
@@ -184,5 +193,17 @@ mod tests {
         assert_ne!(id, conversion_id(&c, "click|1|1|abc", 8));
         assert!(id.starts_with("cv_1001_"), "{id}");
         assert_eq!(id.len(), "cv_1001_".len() + 16);
+        assert_eq!(conversion_campaign(&id), Some("1001"));
+        let underscored = CampaignId::parse("a_b").unwrap();
+        let id = conversion_id(&underscored, "x", 1);
+        assert_eq!(conversion_campaign(&id), Some("a_b"));
+        for other in [
+            "cv_",
+            "cv_abcdefghijklmnopqrst",
+            "x_1001_AAAAAAAAAAAAAAAA",
+            "cv__AAAAAAAAAAAAAAAA",
+        ] {
+            assert_eq!(conversion_campaign(other), None, "{other}");
+        }
     }
 }

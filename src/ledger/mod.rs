@@ -14,10 +14,10 @@ pub mod memory;
 mod period;
 
 pub use cap::{Cap, CapLimit, CounterKey};
-pub use conversion::{conversion_id, identity, transition, Conversion, Known};
+pub use conversion::{conversion_campaign, conversion_id, identity, transition, Conversion, Known};
 pub use period::{CapPeriod, PeriodSpan};
 
-use crate::catalog::Rejection;
+use crate::catalog::{Detail, Rejection};
 use crate::ids::{CampaignId, PartnerId};
 use crate::money::Money;
 use crate::status::Status;
@@ -47,6 +47,14 @@ pub struct Submission {
     pub caps: Vec<Cap>,
     pub timezone: Timezone,
     pub fields: BTreeMap<String, String>,
+    /// Seconds from the click to this postback, and the campaign's window
+    /// for it: what a `wrong_time_to_action` says (`on_time` decides).
+    #[serde(default)]
+    pub seconds_since_click: u64,
+    #[serde(default)]
+    pub min_time_to_action: Option<u64>,
+    #[serde(default)]
+    pub max_time_to_action: Option<u64>,
     /// How long a conversion's identity is remembered after its last
     /// change (the campaign's `dedupe_window_days`).
     #[serde(default = "default_dedupe_window_days")]
@@ -105,7 +113,8 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     Accept(Box<Change>),
-    Reject(Rejection),
+    /// Refused, with the facts behind it (SPEC §4a).
+    Reject(Rejection, Detail),
 }
 
 /// The campaign object's storage, as the ledger sees it.
@@ -130,11 +139,23 @@ pub enum Verdict {
         created: bool,
     },
     /// `code` is a catalog code; the edge treats any other as
-    /// `invalid_error_code`.
-    Rejected { code: String },
+    /// `invalid_error_code`. `detail` is the rejection's `error.detail`.
+    Rejected {
+        code: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<serde_json::Value>,
+    },
 }
 
 impl Decision {
+    /// A refusal's detail as its verdict carries it.
+    pub fn verdict_detail(&self) -> Option<serde_json::Value> {
+        match self {
+            Decision::Accept(_) => None,
+            Decision::Reject(_, detail) => Some(detail.to_value()),
+        }
+    }
+
     pub fn verdict(&self) -> Verdict {
         match self {
             Decision::Accept(change) => Verdict::Accepted {
@@ -142,8 +163,9 @@ impl Decision {
                 conversion_status: change.conversion.status,
                 created: change.previous.is_none(),
             },
-            Decision::Reject(r) => Verdict::Rejected {
+            Decision::Reject(r, detail) => Verdict::Rejected {
                 code: r.code().to_owned(),
+                detail: Some(detail.to_value()),
             },
         }
     }
@@ -172,13 +194,22 @@ pub fn decide<S: Store>(
         }
     }
     if !submission.on_time {
-        return Ok(Decision::Reject(Rejection::WrongTimeToAction));
+        let detail = Detail::new()
+            .with("seconds_since_click", submission.seconds_since_click)
+            .with("min_time_to_action", submission.min_time_to_action)
+            .with("max_time_to_action", submission.max_time_to_action);
+        return Ok(Decision::Reject(Rejection::WrongTimeToAction, detail));
     }
     let Some(payout) = submission.payout else {
-        return Ok(Decision::Reject(Rejection::PayoutsNotFound));
+        let detail = Detail::new()
+            .with("goal", submission.goal.as_str())
+            .with("country", submission.country.as_str())
+            .with("partner_id", submission.partner_id.as_str());
+        return Ok(Decision::Reject(Rejection::PayoutsNotFound, detail));
     };
-    let Some(counters) = count(store, submission, payout, now)? else {
-        return Ok(Decision::Reject(Rejection::CapReached));
+    let counters = match count(store, submission, payout, now)? {
+        Ok(counters) => counters,
+        Err(detail) => return Ok(Decision::Reject(Rejection::CapReached, detail)),
     };
     let conversion = Conversion {
         id: conversion_id(&submission.campaign_id, &identity, now),
@@ -208,13 +239,23 @@ pub fn decide<S: Store>(
 }
 
 fn update(known: Known, status: Status, now: i64) -> Decision {
+    // What an update's refusal says: the conversion as it stands.
+    let detail = || {
+        Detail::new()
+            .with("conversion_id", known.id())
+            .with("conversion_status", known.status().as_str())
+            .with(
+                "updated_at",
+                crate::time::format_rfc3339(known.updated_at(), None),
+            )
+    };
     if let Err(rejection) = transition(known.status(), status) {
-        return Decision::Reject(rejection);
+        return Decision::Reject(rejection, detail());
     }
     let Known::Full(existing) = known else {
         // Only a final conversion is settled, and nothing moves a final
         // status: `transition` refused it above.
-        return Decision::Reject(Rejection::StatusConfirmed);
+        return Decision::Reject(Rejection::StatusConfirmed, detail());
     };
     let previous = existing.status;
     let conversion = Conversion {
@@ -233,16 +274,18 @@ fn update(known: Known, status: Status, now: i64) -> Decision {
     }))
 }
 
-/// The new values of every counter the conversion touches, or `None` if
-/// one cap has no room. Caps that share a counter (same kind, period, goals
-/// and partner scope, different limits) are each checked against it and
-/// add to it once.
+/// The new values of every counter the conversion touches, or, if a cap
+/// has no room, what `cap_reached` says of it: the cap as configured, its
+/// counter, and when its period resets (in the campaign's UTC offset; none
+/// for `all`). Caps that share a counter (same kind, period, goals and
+/// partner scope, different limits) are each checked against it and add
+/// to it once.
 fn count<S: Store>(
     store: &S,
     submission: &Submission,
     payout: Money,
     now: i64,
-) -> Result<Option<Vec<CounterUpdate>>, S::Error> {
+) -> Result<Result<Vec<CounterUpdate>, Detail>, S::Error> {
     let mut updates: BTreeMap<CounterKey, CounterUpdate> = BTreeMap::new();
     for cap in submission
         .caps
@@ -253,7 +296,15 @@ fn count<S: Store>(
         let used = store.counter(&key)?;
         let increment = cap.increment(payout);
         if !cap.admits(used, increment) {
-            return Ok(None);
+            let resets_at = (cap.period() != CapPeriod::All).then(|| {
+                let offset = submission.timezone.offset_at(span.end);
+                crate::time::format_rfc3339_offset(span.end, offset)
+            });
+            let detail = Detail::new()
+                .with("cap", cap.as_config())
+                .with("used", used.normalize().to_string())
+                .with("resets_at", resets_at);
+            return Ok(Err(detail));
         }
         updates.insert(
             key.clone(),
@@ -264,7 +315,7 @@ fn count<S: Store>(
             },
         );
     }
-    Ok(Some(updates.into_values().collect()))
+    Ok(Ok(updates.into_values().collect()))
 }
 
 #[derive(Serialize)]

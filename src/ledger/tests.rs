@@ -28,6 +28,9 @@ fn submission(click: &str) -> Submission {
         caps: Vec::new(),
         timezone: Timezone::parse("Europe/Berlin").unwrap(),
         fields: BTreeMap::new(),
+        seconds_since_click: 60,
+        min_time_to_action: None,
+        max_time_to_action: None,
         dedupe_window_days: 180,
         log: crate::log::LogDraft::default(),
     }
@@ -59,7 +62,7 @@ fn post(store: &mut MemoryStore, sub: &Submission, now: i64) -> Result<Status, R
             store.commit(&change).unwrap();
             Ok(status)
         }
-        Decision::Reject(r) => Err(r),
+        Decision::Reject(r, _) => Err(r),
     }
 }
 
@@ -337,11 +340,14 @@ fn verdicts_carry_catalog_codes() {
     assert_eq!(
         again.verdict(),
         Verdict::Rejected {
-            code: "status_same".to_owned()
+            code: "status_same".to_owned(),
+            detail: again.verdict_detail(),
         }
     );
-    let json = serde_json::to_string(&again.verdict()).unwrap();
-    assert_eq!(json, r#"{"result":"rejected","code":"status_same"}"#);
+    let json: serde_json::Value = serde_json::to_value(again.verdict()).unwrap();
+    assert_eq!(json["result"], "rejected");
+    assert_eq!(json["code"], "status_same");
+    assert_eq!(json["detail"]["conversion_status"], "pending");
 }
 
 #[test]
@@ -548,4 +554,91 @@ fn pending_conversions_are_kept_whole_and_final_ones_settled() {
         post(&mut store, &with_status(sub, Status::Approved), noon()),
         Err(Rejection::StatusConfirmed)
     );
+}
+
+/// The detail of a refusal of `sub` at `now` against `store`.
+#[track_caller]
+fn refusal_detail(
+    store: &MemoryStore,
+    sub: &Submission,
+    now: i64,
+) -> (Rejection, serde_json::Value) {
+    match decide(store, sub, now).unwrap() {
+        Decision::Reject(r, detail) => (r, detail.to_value()),
+        other => panic!("accepted: {other:?}"),
+    }
+}
+
+#[test]
+fn each_refusal_of_the_object_says_what_to_fix() {
+    use serde_json::json;
+    let mut store = MemoryStore::default();
+    let mut late = submission("c1");
+    late.on_time = false;
+    late.seconds_since_click = 3;
+    late.min_time_to_action = Some(5);
+    assert_eq!(
+        refusal_detail(&store, &late, noon()),
+        (
+            Rejection::WrongTimeToAction,
+            json!({"seconds_since_click": 3, "min_time_to_action": 5, "max_time_to_action": null})
+        )
+    );
+    let mut unpaid = submission("c1");
+    unpaid.payout = None;
+    assert_eq!(
+        refusal_detail(&store, &unpaid, noon()),
+        (
+            Rejection::PayoutsNotFound,
+            json!({"goal": "1", "country": "DE", "partner_id": "77"})
+        )
+    );
+    let approved = with_status(submission("c2"), Status::Approved);
+    post(&mut store, &approved, noon()).unwrap();
+    let (code, detail) = refusal_detail(&store, &approved, noon() + 60);
+    assert_eq!(code, Rejection::StatusSame);
+    assert_eq!(detail["conversion_status"], "approved");
+    assert!(detail["conversion_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("cv_1001_"));
+    assert_eq!(
+        detail["updated_at"],
+        crate::time::format_rfc3339(noon(), None)
+    );
+    let (code, detail) = refusal_detail(&store, &with_status(approved, Status::Declined), noon());
+    assert_eq!(code, Rejection::StatusConfirmed);
+    assert_eq!(detail["conversion_status"], "approved");
+}
+
+#[test]
+fn cap_reached_names_the_cap_its_count_and_the_local_reset_across_dst() {
+    use serde_json::json;
+    let mut store = MemoryStore::default();
+    // Europe/Berlin leaves summer time on 2026-10-25: the day that starts
+    // at 00:00+02:00 lasts 25 hours, and the next starts at 00:00+01:00.
+    let during = at("2026-10-25T12:00:00Z");
+    let mut sub = submission("c1");
+    sub.caps = vec![conversions_cap(1, CapPeriod::Day, false)];
+    post(&mut store, &sub, during).unwrap();
+    let mut next = submission("c2");
+    next.caps = sub.caps.clone();
+    let (code, detail) = refusal_detail(&store, &next, during);
+    assert_eq!(code, Rejection::CapReached);
+    assert_eq!(
+        detail,
+        json!({
+            "cap": {"goals": [], "period": "day", "type": "conversions", "value": 1, "per_partner": false},
+            "used": "1",
+            "resets_at": "2026-10-26T00:00:00+01:00",
+        })
+    );
+    let mut budget = submission("c3");
+    budget.caps = vec![budget_cap("1.00", CapPeriod::All)];
+    post(&mut store, &budget, during).unwrap_err();
+    let (_, detail) = refusal_detail(&store, &budget, during);
+    assert_eq!(detail["cap"]["type"], "budget");
+    assert_eq!(detail["cap"]["value"], "1.00");
+    assert_eq!(detail["used"], "0");
+    assert_eq!(detail["resets_at"], serde_json::Value::Null);
 }

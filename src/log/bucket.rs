@@ -107,13 +107,25 @@ pub fn may_hold_code(meta: &ChunkMeta, code: &str) -> bool {
         .map_or(true, |codes| codes.contains_key(code))
 }
 
-/// Whether every entry of a chunk is in the query's time, so its counts
-/// can be taken from its meta.
+/// Whether a chunk's counts can be taken from its meta: every entry of it
+/// is in the query's time, and the query filters on nothing the meta does
+/// not say (a click, an action, a conversion, a partner).
 pub fn wholly_since(query: &LogQuery, meta: &ChunkMeta) -> bool {
-    query
-        .since_id
-        .as_deref()
-        .is_none_or(|since| meta.first_id.as_str() >= since)
+    let fields = [
+        &query.click_id,
+        &query.action_id,
+        &query.conversion_id,
+        &query.partner_id,
+    ];
+    fields.iter().all(|f| f.is_none())
+        && query
+            .since_id
+            .as_deref()
+            .is_none_or(|since| meta.first_id.as_str() >= since)
+        && query
+            .before
+            .as_deref()
+            .is_none_or(|before| meta.last_id.as_str() < before)
 }
 
 /// The lower bound of a query's time as an entry id prefix, for `since`.

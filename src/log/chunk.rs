@@ -131,23 +131,34 @@ fn matches(query: &LogQuery, entry: &LogEntry) -> bool {
             .code
             .as_deref()
             .is_none_or(|code| count_key(entry) == code)
-        && query
-            .before
-            .as_deref()
-            .is_none_or(|before| entry.id.as_str() < before)
+        && before_bound(query, entry)
 }
 
-/// Whether `entry` is in the query's campaign and time (what the counts
-/// are taken over: every code, so the page can offer each as a filter).
+/// Whether `entry` is in the query's campaign, time and field filters
+/// (what the counts are taken over: every code, so the page can offer each
+/// as a filter).
 fn in_scope(query: &LogQuery, entry: &LogEntry) -> bool {
-    query
-        .campaign_id
-        .as_deref()
-        .is_none_or(|c| entry.campaign_id.as_deref() == Some(c))
+    let field = |wanted: &Option<String>, has: &Option<String>| {
+        wanted.as_deref().is_none_or(|w| has.as_deref() == Some(w))
+    };
+    field(&query.campaign_id, &entry.campaign_id)
+        && field(&query.click_id, &entry.click_id)
+        && field(&query.action_id, &entry.action_id)
+        && field(&query.conversion_id, &entry.conversion_id)
+        && field(&query.partner_id, &entry.partner_id)
         && query
             .since_id
             .as_deref()
             .is_none_or(|since| entry.id.as_str() >= since)
+}
+
+/// Whether `entry` is before the query's upper bound, what the counts
+/// cover too.
+fn before_bound(query: &LogQuery, entry: &LogEntry) -> bool {
+    query
+        .before
+        .as_deref()
+        .is_none_or(|before| entry.id.as_str() < before)
 }
 
 /// The newest entries matching a query, from chunks read newest first.
@@ -201,7 +212,10 @@ impl<'q> PageBuilder<'q> {
 /// time, per count key: for the chunks a store cannot count from their
 /// meta (one that straddles `since`, or one of mixed campaigns).
 pub fn count_into(counts: &mut BTreeMap<String, u64>, query: &LogQuery, chunk: &[LogEntry]) {
-    for entry in chunk.iter().filter(|e| in_scope(query, e)) {
+    for entry in chunk
+        .iter()
+        .filter(|e| in_scope(query, e) && before_bound(query, e))
+    {
         *counts.entry(count_key(entry).to_owned()).or_default() += 1;
     }
 }
@@ -238,6 +252,11 @@ mod tests {
             reason: None,
             fix: None,
             conversion_id: None,
+            partner_id: None,
+            country: None,
+            action_id: None,
+            payout: None,
+            source_ip: None,
             detail: None,
             dry_run: false,
             params: BTreeMap::from([("x".to_owned(), "1".to_owned())]),

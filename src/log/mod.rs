@@ -48,6 +48,19 @@ pub struct LogEntry {
     pub reason: Option<String>,
     pub fix: Option<String>,
     pub conversion_id: Option<String>,
+    /// The click's partner and country, once its id verified.
+    #[serde(default)]
+    pub partner_id: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub action_id: Option<String>,
+    /// What the conversion pays, for an accepted postback.
+    #[serde(default)]
+    pub payout: Option<String>,
+    /// The sender's address (`CF-Connecting-IP`).
+    #[serde(default)]
+    pub source_ip: Option<String>,
     /// The facts behind a rejection, as its answer gave them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<serde_json::Value>,
@@ -63,6 +76,16 @@ pub struct LogDraft {
     pub click_id: Option<String>,
     pub goal: Option<String>,
     pub status: Option<String>,
+    #[serde(default)]
+    pub partner_id: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub action_id: Option<String>,
+    #[serde(default)]
+    pub payout: Option<String>,
+    #[serde(default)]
+    pub source_ip: Option<String>,
     pub dry_run: bool,
     pub params: LoggedParams,
 }
@@ -149,8 +172,10 @@ impl LogDraft {
             click_id: postback.click_id.take(),
             goal: postback.goal.take(),
             status: postback.status.map(|s| s.as_str().to_owned()),
+            action_id: postback.action_id.clone(),
             dry_run,
             params: LoggedParams(postback.into_params()),
+            ..LogDraft::default()
         }
     }
 
@@ -172,6 +197,15 @@ impl LogDraft {
     /// Names the campaign the entry belongs to, once known.
     pub fn for_campaign(mut self, campaign_id: &str) -> LogDraft {
         self.campaign_id = Some(campaign_id.to_owned());
+        self
+    }
+
+    /// Records the sender's address (`CF-Connecting-IP`), when the edge
+    /// had no campaign to check it against.
+    pub fn sent_from(mut self, source: Option<&str>) -> LogDraft {
+        if self.source_ip.is_none() {
+            self.source_ip = source.map(|s| s.trim().to_owned());
+        }
         self
     }
 
@@ -235,10 +269,9 @@ impl LogDraft {
                 e.conversion_id = Some(conversion_id.clone());
                 e.status = Some(conversion_status.as_str().to_owned());
             }),
-            Verdict::Rejected { code } => {
-                let rejection = crate::catalog::Rejection::from_code(code)
-                    .unwrap_or(crate::catalog::Rejection::InvalidErrorCode);
-                self.refused(&Refusal::Rejected(rejection), now_ms, suffix)
+            Verdict::Rejected { code, detail } => {
+                let refusal = crate::reply::verdict_refusal(code, detail);
+                self.refused(&refusal, now_ms, suffix)
             }
         }
     }
@@ -265,6 +298,11 @@ impl LogDraft {
             reason: None,
             fix: None,
             conversion_id: None,
+            partner_id: self.partner_id,
+            country: self.country,
+            action_id: self.action_id,
+            payout: self.payout,
+            source_ip: self.source_ip,
             detail: None,
             dry_run: self.dry_run,
             params: self.params.shown(),
@@ -307,25 +345,71 @@ fn clip(value: &str) -> String {
     format!("{}…", &value[..end])
 }
 
-/// A log query: `campaign_id`, `code`, `since` (RFC 3339 or Unix seconds),
-/// `before` (an entry id: the page after it), `limit`. It crosses to a
-/// store as JSON.
+/// A log query (SPEC §7): `campaign_id`, `code` (`accepted` or a
+/// catalog code), `click_id`, `action_id`, `conversion_id`, `partner_id`,
+/// `since` and `until` (RFC 3339 or Unix seconds; `since` inclusive,
+/// `until` exclusive), `before` (an entry id: the page after it), `limit`.
+/// It crosses to a store as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LogQuery {
     pub campaign_id: Option<String>,
     pub code: Option<String>,
+    #[serde(default)]
+    pub click_id: Option<String>,
+    #[serde(default)]
+    pub action_id: Option<String>,
+    #[serde(default)]
+    pub conversion_id: Option<String>,
+    #[serde(default)]
+    pub partner_id: Option<String>,
     /// Lower bound, as an entry id prefix.
     pub since_id: Option<String>,
+    /// Upper bound (exclusive): `until`, or the page cursor, whichever is
+    /// older.
     pub before: Option<String>,
     pub limit: u32,
 }
 
+/// Every parameter a log query reads: anything else is refused, never
+/// ignored (a misspelt filter would otherwise answer everything).
+pub const QUERY_PARAMETERS: [&str; 12] = [
+    "campaign_id",
+    "code",
+    "click_id",
+    "action_id",
+    "conversion_id",
+    "partner_id",
+    "since",
+    "until",
+    "before",
+    "limit",
+    "format",
+    "local_time",
+];
+
 impl LogQuery {
     pub fn from_params(params: &Params) -> Result<LogQuery, BadRequest> {
+        if let Some((name, _)) = params.iter().find(|(n, _)| !QUERY_PARAMETERS.contains(n)) {
+            return Err(BadRequest::new(
+                name,
+                format!(
+                    "is not a filter of the log: use {}",
+                    QUERY_PARAMETERS.join(", ")
+                ),
+            ));
+        }
         let get = |n: &str| params.get(n).filter(|v| !v.is_empty()).map(str::to_owned);
         let since_id = match get("since") {
             None => None,
-            Some(text) => Some(entry_id(parse_since(&text)?, 0)),
+            Some(text) => Some(entry_id(parse_time("since", &text)?, 0)),
+        };
+        let until_id = match get("until") {
+            None => None,
+            Some(text) => Some(entry_id(parse_time("until", &text)?, 0)),
+        };
+        let before = match (get("before"), until_id) {
+            (Some(b), Some(u)) => Some(b.min(u)),
+            (b, u) => b.or(u),
         };
         let limit = match get("limit") {
             None => DEFAULT_LIMIT,
@@ -339,13 +423,62 @@ impl LogQuery {
                 }
             },
         };
+        let code = get("code");
+        if let Some(code) = &code {
+            let known = code == "accepted"
+                || code == BadRequest::CODE
+                || Rejection::from_code(code).is_some();
+            if !known {
+                return Err(BadRequest::new(
+                    "code",
+                    "is not a result of the catalog: accepted, bad_request or a rejection code",
+                ));
+            }
+        }
+        let id = |name: &str, valid: fn(&str) -> bool| -> Result<Option<String>, BadRequest> {
+            match get(name) {
+                Some(v) if !valid(&v) => Err(BadRequest::new(name, crate::ids::ID_RULE)),
+                v => Ok(v),
+            }
+        };
         Ok(LogQuery {
-            campaign_id: get("campaign_id"),
-            code: get("code"),
+            campaign_id: id("campaign_id", |v| {
+                crate::ids::CampaignId::parse(v).is_some()
+            })?,
+            partner_id: id("partner_id", |v| crate::ids::PartnerId::parse(v).is_some())?,
+            code,
+            click_id: get("click_id"),
+            action_id: get("action_id"),
+            conversion_id: get("conversion_id"),
             since_id,
-            before: get("before"),
+            before,
             limit,
         })
+    }
+
+    /// Reads only where a click's or a conversion's entries can be: a
+    /// click id names its campaign and time (postbacks come after their
+    /// click; an hour is left for the clock of another minting system),
+    /// a conversion id its campaign. `click` is the query's `click_id`,
+    /// verified. A filter the query already has is kept.
+    pub fn narrow(&mut self, click: Option<&crate::click::Click>) {
+        if let Some(click) = click {
+            self.campaign_id
+                .get_or_insert_with(|| click.campaign.as_str().to_owned());
+            let from = entry_id(u64::from(click.time).saturating_sub(3600) * 1000, 0);
+            if self.since_id.as_ref().is_none_or(|since| *since < from) {
+                self.since_id = Some(from);
+            }
+        }
+        if let Some(campaign) = self
+            .conversion_id
+            .as_deref()
+            .and_then(crate::ledger::conversion_campaign)
+        {
+            if self.campaign_id.is_none() {
+                self.campaign_id = Some(campaign.to_owned());
+            }
+        }
     }
 
     /// Whether a query handed to a store is one the edge could have
@@ -357,11 +490,18 @@ impl LogQuery {
     /// The query string that shows the next page after `last`.
     pub fn next_page(&self, last: &str, since: Option<&str>) -> String {
         let mut pairs = vec![];
-        if let Some(c) = &self.campaign_id {
-            pairs.push(("campaign_id", c.as_str()));
-        }
-        if let Some(c) = &self.code {
-            pairs.push(("code", c.as_str()));
+        let filters = [
+            ("campaign_id", &self.campaign_id),
+            ("code", &self.code),
+            ("click_id", &self.click_id),
+            ("action_id", &self.action_id),
+            ("conversion_id", &self.conversion_id),
+            ("partner_id", &self.partner_id),
+        ];
+        for (name, value) in filters {
+            if let Some(value) = value {
+                pairs.push((name, value.as_str()));
+            }
         }
         if let Some(s) = since {
             pairs.push(("since", s));
@@ -382,7 +522,7 @@ fn encode(value: &str) -> percent_encoding::PercentEncode<'_> {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
 }
 
-fn parse_since(text: &str) -> Result<u64, BadRequest> {
+fn parse_time(name: &str, text: &str) -> Result<u64, BadRequest> {
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(seconds.saturating_mul(1000));
     }
@@ -391,7 +531,7 @@ fn parse_since(text: &str) -> Result<u64, BadRequest> {
         .map(|seconds| seconds.saturating_mul(1000))
         .ok_or_else(|| {
             BadRequest::new(
-                "since",
+                name,
                 "must be an RFC 3339 time (2026-11-24T10:00:00Z) or Unix seconds",
             )
         })
@@ -524,6 +664,7 @@ mod tests {
         let rejected = draft("click_id=abc").decided(
             &Verdict::Rejected {
                 code: "cap_reached".into(),
+                detail: None,
             },
             1,
             1,
@@ -675,6 +816,65 @@ mod tests {
             entry_id(1_790_000_000_000, 0)
         );
         assert_eq!(q("since=yesterday").unwrap_err().parameter(), "since");
+        assert_eq!(q("until=soon").unwrap_err().parameter(), "until");
+        assert_eq!(q("click=x").unwrap_err().parameter(), "click");
+        assert_eq!(q("campaign=1001").unwrap_err().parameter(), "campaign");
+        assert_eq!(q("code=nonsense").unwrap_err().parameter(), "code");
+        assert_eq!(
+            q("campaign_id=not%20an%20id").unwrap_err().parameter(),
+            "campaign_id"
+        );
+        assert_eq!(q("partner_id=a/b").unwrap_err().parameter(), "partner_id");
+        for code in ["accepted", "bad_request", "cap_reached", "internal_error"] {
+            assert_eq!(
+                q(&format!("code={code}")).unwrap().code.as_deref(),
+                Some(code)
+            );
+        }
+        // `until` bounds the range like a cursor; the older of the two wins.
+        let until = q("until=1790000000").unwrap();
+        assert_eq!(until.before, Some(entry_id(1_790_000_000_000, 0)));
+        let both = q(&format!(
+            "until=1790000000&before={}",
+            entry_id(1_700_000_000_000, 1)
+        ))
+        .unwrap();
+        assert_eq!(both.before, Some(entry_id(1_700_000_000_000, 1)));
+        // A conversion's entries are in its campaign; a click's in its
+        // campaign, from (about) its time on.
+        let mut conversion = q("conversion_id=cv_1001_AAAAAAAAAAAAAAAA").unwrap();
+        conversion.narrow(None);
+        assert_eq!(conversion.campaign_id.as_deref(), Some("1001"));
+        let click = crate::click::Click {
+            campaign: crate::ids::CampaignId::parse("2002").unwrap(),
+            partner: crate::ids::PartnerId::parse("77").unwrap(),
+            time: 1_790_000_000,
+            country: crate::click::Country::UNKNOWN,
+            nonce: [0; 4],
+        };
+        let mut by_click = q("click_id=x").unwrap();
+        by_click.narrow(Some(&click));
+        assert_eq!(by_click.campaign_id.as_deref(), Some("2002"));
+        assert_eq!(by_click.since_id, Some(entry_id(1_789_996_400_000, 0)));
+        let mut later = q("click_id=x&since=1800000000&campaign_id=1001").unwrap();
+        later.narrow(Some(&click));
+        assert_eq!(later.campaign_id.as_deref(), Some("1001"));
+        assert_eq!(later.since_id, Some(entry_id(1_800_000_000_000, 0)));
+        let fields = q("click_id=c&action_id=a&conversion_id=cv_1&partner_id=77").unwrap();
+        assert_eq!(
+            (
+                fields.click_id,
+                fields.action_id,
+                fields.conversion_id,
+                fields.partner_id
+            ),
+            (
+                Some("c".into()),
+                Some("a".into()),
+                Some("cv_1".into()),
+                Some("77".into())
+            )
+        );
         assert_eq!(q("limit=0").unwrap_err().parameter(), "limit");
         assert_eq!(q("limit=501").unwrap_err().parameter(), "limit");
         let query = q("campaign_id=1001&code=cap_reached&limit=2").unwrap();
@@ -741,25 +941,15 @@ mod tests {
     }
 
     #[test]
-    fn a_query_crosses_to_the_stores_whole() {
-        let full = LogQuery {
-            campaign_id: Some("summer & co".into()),
-            code: Some("goal_not_found".into()),
-            since_id: Some(entry_id(1_790_000_000_123, 0)),
-            before: Some(entry_id(1_790_000_000_999, 7)),
-            limit: 500,
-        };
-        let bare = LogQuery {
-            limit: 1,
-            ..LogQuery::default()
-        };
-        for query in [full, bare] {
-            let wire = serde_json::to_string(&query).unwrap();
-            let back: LogQuery = serde_json::from_str(&wire).unwrap();
-            assert!(back.is_valid());
-            assert_eq!(back, query);
+    fn a_store_refuses_a_limit_the_edge_would_not_send() {
+        for limit in [1, DEFAULT_LIMIT, MAX_LIMIT] {
+            assert!(LogQuery {
+                limit,
+                ..LogQuery::default()
+            }
+            .is_valid());
         }
-        for limit in [0, 501] {
+        for limit in [0, MAX_LIMIT + 1] {
             assert!(!LogQuery {
                 limit,
                 ..LogQuery::default()

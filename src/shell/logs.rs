@@ -23,11 +23,16 @@ fn unavailable(what: &str, e: &str) -> Reply {
 }
 
 /// The query and the `since` text as given.
-fn read_query(raw: &str) -> Result<(LogQuery, Option<String>), Reply> {
+fn read_query(env: &Env, raw: &str) -> Result<(LogQuery, Option<String>), Reply> {
     let params =
         Params::from_query(raw).map_err(|bad| Reply::refused(&Refusal::BadRequest(bad)))?;
-    let query =
+    let mut query =
         LogQuery::from_params(&params).map_err(|bad| Reply::refused(&Refusal::BadRequest(bad)))?;
+    let click = query.click_id.as_deref().and_then(|id| {
+        let keys = super::postback::click_keys(env)?;
+        crate::click::Click::verify(id, &keys).ok()
+    });
+    query.narrow(click.as_ref());
     let since = params
         .get("since")
         .filter(|s| !s.is_empty())
@@ -57,7 +62,7 @@ pub async fn log_json(req: &Request, raw: &str, env: &Env) -> Reply {
     if let Some(denied) = admin::check_token(req, env) {
         return denied;
     }
-    let (query, _) = match read_query(raw) {
+    let (query, _) = match read_query(env, raw) {
         Ok(q) => q,
         Err(reply) => return reply,
     };
@@ -79,7 +84,7 @@ pub async fn log_page(req: &Request, raw: &str, env: &Env) -> Reply {
     if let Some(denied) = admin::check_token(req, env) {
         return denied;
     }
-    let (query, since) = match read_query(raw) {
+    let (query, since) = match read_query(env, raw) {
         Ok(q) => q,
         Err(reply) => return reply,
     };

@@ -24,16 +24,33 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     fn submit(this: &CampaignStub, submission: &str, dry_run: bool) -> Result<Promise, JsValue>;
 
+    #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(method, catch, js_name = writeLog)]
     fn write_log(
         this: &CampaignStub,
-        meta: &str,
+        first_id: &str,
+        last_id: &str,
+        campaign: Option<String>,
+        count: u32,
+        codes: &str,
         entries: &str,
         bound: Option<u32>,
     ) -> Result<Promise, JsValue>;
 
+    #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(method, catch, js_name = queryLog)]
-    fn query_log(this: &CampaignStub, query: &str) -> Result<Promise, JsValue>;
+    fn query_log(
+        this: &CampaignStub,
+        campaign_id: Option<String>,
+        code: Option<String>,
+        click_id: Option<String>,
+        action_id: Option<String>,
+        conversion_id: Option<String>,
+        partner_id: Option<String>,
+        since_id: Option<String>,
+        before: Option<String>,
+        limit: u32,
+    ) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = outboxStatus)]
     fn outbox_status(this: &CampaignStub) -> Result<Promise, JsValue>;
@@ -91,13 +108,32 @@ pub async fn write_logs(env: &Env, object: String, chunk: ChunkWriter) -> Outcom
             .and_then(|v| v.to_string().parse::<u32>().ok())
             .map_or(MAX_UNATTRIBUTED, |b| b.min(MAX_UNATTRIBUTED))
     });
-    let call = stub(env, &object)?.write_log(&to_json(&meta)?, &entries, bound);
+    let call = stub(env, &object)?.write_log(
+        &meta.first_id,
+        &meta.last_id,
+        meta.campaign.clone(),
+        meta.count,
+        &meta.codes,
+        &entries,
+        bound,
+    );
     settle(&object, "writeLog", call).await.map(drop)
 }
 
 /// The unattributed log's answer to a query.
 pub async fn query_log(env: &Env, object: &str, query: &LogQuery) -> Outcome<LogPage> {
-    let call = stub(env, object)?.query_log(&to_json(query)?);
+    let q = query.clone();
+    let call = stub(env, object)?.query_log(
+        q.campaign_id,
+        q.code,
+        q.click_id,
+        q.action_id,
+        q.conversion_id,
+        q.partner_id,
+        q.since_id,
+        q.before,
+        q.limit,
+    );
     json(object, "queryLog", settle(object, "queryLog", call).await?)
 }
 

@@ -1,8 +1,7 @@
 //! What the core takes as arguments and only the platform knows: the time,
-//! randomness, the visitor's country and the sender's address.
+//! randomness, the visitor's country, request headers and bodies.
 
 use crate::click::Country;
-use std::net::IpAddr;
 use wasm_bindgen::prelude::*;
 use worker::js_sys::{Reflect, Uint8Array};
 use worker::wasm_bindgen_futures::JsFuture;
@@ -49,11 +48,6 @@ pub fn country(req: &Request) -> Country {
         .and_then(|cf| Reflect::get(&cf, &JsValue::from_str("country")).ok())
         .and_then(|c| c.as_string());
     code.map_or(Country::UNKNOWN, |c| Country::from_code(&c))
-}
-
-/// The sender's address, from `CF-Connecting-IP`.
-pub fn source_ip(req: &Request) -> Option<IpAddr> {
-    header(req, "cf-connecting-ip").and_then(|ip| ip.trim().parse().ok())
 }
 
 /// Why a request's body was not read.

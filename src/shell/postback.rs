@@ -27,7 +27,7 @@ thread_local! {
 
 /// The keys of `CLICK_SIGNING_KEY`; `None` (said on the console once per
 /// isolate, never with a key) if it is unset or lists none.
-fn click_keys(env: &Env) -> Option<ClickKeys> {
+pub fn click_keys(env: &Env) -> Option<ClickKeys> {
     CLICK_KEYS.with(|keys| {
         keys.get_or_init(|| {
             let Ok(secret) = env.secret("CLICK_SIGNING_KEY") else {
@@ -108,11 +108,14 @@ async fn read_params(req: &Request, method: &str, query: &str) -> Result<Params,
 fn refuse(
     env: &Env,
     ctx: &Context,
-    draft: LogDraft,
+    (draft, source): (LogDraft, Option<&str>),
     refusal: Refusal,
     campaign_exists: bool,
 ) -> Reply {
-    let entry = draft.refused(&refusal, platform::now_millis(), platform::nonce_u32());
+    let entry =
+        draft
+            .sent_from(source)
+            .refused(&refusal, platform::now_millis(), platform::nonce_u32());
     log_queue::push(env, ctx, entry, campaign_exists);
     Reply::refused(&refusal)
 }
@@ -148,6 +151,10 @@ pub async fn postback(
     ctx: &Context,
     dry_run: bool,
 ) -> Reply {
+    // The sender's address, for the log (and the campaigns that list
+    // `allowed_ips`).
+    let sender = platform::header(&req, "cf-connecting-ip");
+    let source = sender.as_deref();
     let postback = match read_params(&req, method, query)
         .await
         .and_then(Postback::from_params)
@@ -157,18 +164,24 @@ pub async fn postback(
             let draft = LogDraft::from_unreadable(query, dry_run);
             let (draft, campaign) = attribute_unreadable(env, draft, query).await;
             let bad = bad.redacting(campaign.as_deref().and_then(|c| c.secure_code()));
-            return refuse(env, ctx, draft, bad.into(), campaign.is_some());
+            return refuse(env, ctx, (draft, source), bad.into(), campaign.is_some());
         }
     };
     let Some(keys) = click_keys(env) else {
         let draft = LogDraft::from_postback(postback, dry_run);
-        return refuse(env, ctx, draft, Rejection::InternalError.into(), false);
+        return refuse(
+            env,
+            ctx,
+            (draft, source),
+            Rejection::InternalError.into(),
+            false,
+        );
     };
     let identified = match edge::identify(&postback, &keys) {
         Ok(i) => i,
         Err(refusal) => {
             let draft = LogDraft::from_postback(postback, dry_run);
-            return refuse(env, ctx, draft, refusal, false);
+            return refuse(env, ctx, (draft, source), refusal, false);
         }
     };
     let campaign = match campaigns::load(env, &identified.campaign_id).await {
@@ -178,15 +191,17 @@ pub async fn postback(
             // The entry names the campaign that was looked up.
             let draft = LogDraft::from_postback(postback, dry_run)
                 .for_campaign(identified.campaign_id.as_str());
-            return refuse(env, ctx, draft, Rejection::InternalError.into(), false);
+            return refuse(
+                env,
+                ctx,
+                (draft, source),
+                Rejection::InternalError.into(),
+                false,
+            );
         }
     };
     // Reading a request header costs two calls into JavaScript: only for
     // campaigns that check the sender.
-    let source = campaign
-        .as_deref()
-        .filter(|c| c.checks_source_address())
-        .and_then(|_| platform::source_ip(&req));
     let now = platform::now_seconds();
     let submission = match edge::admit(
         &identified,
@@ -199,15 +214,16 @@ pub async fn postback(
         Ok(s) => s,
         Err(refused) => {
             let exists = campaign.is_some();
-            return refuse(env, ctx, refused.log, refused.rejection.into(), exists);
+            return refuse(env, ctx, (refused.log, source), refused.rejection, exists);
         }
     };
     match object_client::submit(env, &submission, dry_run).await {
         Ok(verdict) => {
-            let entry =
-                submission
-                    .log
-                    .decided(&verdict, platform::now_millis(), platform::nonce_u32());
+            let entry = submission.log.sent_from(source).decided(
+                &verdict,
+                platform::now_millis(),
+                platform::nonce_u32(),
+            );
             log_queue::push(env, ctx, entry, true);
             Reply::from_verdict(&verdict, dry_run)
         }
@@ -216,7 +232,7 @@ pub async fn postback(
             refuse(
                 env,
                 ctx,
-                submission.log,
+                (submission.log, source),
                 Rejection::InternalError.into(),
                 true,
             )

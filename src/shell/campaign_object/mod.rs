@@ -14,7 +14,7 @@
 //! `js/entry.mjs` forwards each from the class the runtime knows); the
 //! object has no fetch handler and is not reachable from outside:
 //! `submit` a `Submission` → its `Verdict`; `writeLog` a chunk of log
-//! entries (`log::chunk`); `queryLog` a `LogQuery` → a `LogPage`;
+//! entries (`log::chunk`); `queryLog` a `LogQuery`'s fields → a `LogPage`;
 //! `outboxStatus` → what waits for the origin; `outboxRetry` → how many
 //! parked messages were brought back; and the alarm, which delivers.
 
@@ -116,20 +116,31 @@ impl CampaignObject {
         self.decide(submission, dry_run).await.map_err(to_js_error)
     }
 
-    /// Stores a chunk of log entries as the edge wrote it: `meta` its
-    /// `ChunkMeta` as JSON, `entries` their JSON array (a JavaScript string
-    /// that passes through to SQLite, never copied into the wasm), `bound`
-    /// the most entries to keep (the unattributed log's).
+    /// Stores a chunk of log entries as the edge wrote it: its meta
+    /// (`ChunkMeta`'s fields), `entries` their JSON array (a JavaScript
+    /// string that passes through to SQLite, never copied into the wasm),
+    /// `bound` the most entries to keep (the unattributed log's).
+    #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = writeLog)]
     pub async fn write_log(
         &self,
-        meta: String,
+        first_id: String,
+        last_id: String,
+        campaign: Option<String>,
+        count: u32,
+        codes: String,
         entries: JsValue,
         bound: Option<u32>,
     ) -> std::result::Result<(), JsValue> {
         self.ready().await.map_err(to_js_error)?;
         self.ensure_log_schema().map_err(to_js_error)?;
-        let meta: ChunkMeta = from_json(&meta).map_err(to_js_error)?;
+        let meta = ChunkMeta {
+            first_id,
+            last_id,
+            campaign,
+            count,
+            codes,
+        };
         if !entries.is_string() {
             return Err(js_error("writeLog: the entries are not a string"));
         }
@@ -137,12 +148,34 @@ impl CampaignObject {
         log_table::insert(&self.sql(), &meta, entries, bound, prune).map_err(to_js_error)
     }
 
-    /// Answers a `LogQuery` (JSON) with a `LogPage` (JSON).
+    /// Answers a `LogQuery`, given by its fields, with a `LogPage` (JSON).
+    #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = queryLog)]
-    pub async fn query_log(&self, query: String) -> std::result::Result<String, JsValue> {
+    pub async fn query_log(
+        &self,
+        campaign_id: Option<String>,
+        code: Option<String>,
+        click_id: Option<String>,
+        action_id: Option<String>,
+        conversion_id: Option<String>,
+        partner_id: Option<String>,
+        since_id: Option<String>,
+        before: Option<String>,
+        limit: u32,
+    ) -> std::result::Result<String, JsValue> {
         self.ready().await.map_err(to_js_error)?;
         self.ensure_log_schema().map_err(to_js_error)?;
-        let query: LogQuery = from_json(&query).map_err(to_js_error)?;
+        let query = LogQuery {
+            campaign_id,
+            code,
+            click_id,
+            action_id,
+            conversion_id,
+            partner_id,
+            since_id,
+            before,
+            limit,
+        };
         if !query.is_valid() {
             return Err(js_error("queryLog: the limit is out of range"));
         }
