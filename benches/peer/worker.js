@@ -44,9 +44,11 @@ const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8", "cache-contr
 let keyPromise;
 const cache = new Map();
 
-function reject(code) {
+// The facts behind a rejection (`error.detail`), as ours answers them.
+function reject(code, detail) {
   const [status, message, reason, fix] = MESSAGES[code];
-  return Response.json({ error: { code, fix, message, reason }, status: "rejected" }, { status, headers: JSON_HEADERS });
+  const error = detail ? { code, detail, fix, message, reason } : { code, fix, message, reason };
+  return Response.json({ error, status: "rejected" }, { status, headers: JSON_HEADERS });
 }
 
 function b64urlToBytes(text) {
@@ -113,7 +115,7 @@ export default {
     if (campaign.privacy !== "public" && !(campaign.approved_partners ?? []).includes(click.partner)) return reject("campaign_privacy_error");
     const wanted = (p.get("goal") ?? campaign.default_goal ?? "").toLowerCase();
     const goal = campaign.goals.find((g) => g.id.toLowerCase() === wanted);
-    if (!goal) return reject("goal_not_found");
+    if (!goal) return reject("goal_not_found", { goal: p.get("goal") ?? campaign.default_goal ?? null, goals: campaign.goals.map((g) => g.id) });
     return Response.json({ status: "accepted", goal: goal.id }, { headers: JSON_HEADERS });
   },
 };
