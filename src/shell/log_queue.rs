@@ -50,10 +50,17 @@ fn destinations(entry: &LogEntry, campaign_exists: bool) -> Vec<String> {
 }
 
 pub fn push(env: &Env, ctx: &Context, entry: LogEntry, campaign_exists: bool) {
+    // Serialized once, for its campaign's chunk and the all-campaigns one.
+    let Ok(json) = serde_json::to_string(&entry) else {
+        return;
+    };
     WAITING.with(|w| {
         let mut waiting = w.borrow_mut();
         for destination in destinations(&entry, campaign_exists) {
-            waiting.entry(destination).or_default().push(&entry);
+            waiting
+                .entry(destination)
+                .or_default()
+                .push_serialized(&entry, &json);
         }
     });
     let waiting = COUNT.with(|c| {
