@@ -216,7 +216,13 @@ impl LogDraft {
             return self;
         };
         self.params.redact_value(code);
-        for field in [&mut self.campaign_id, &mut self.click_id, &mut self.goal] {
+        for field in [
+            &mut self.campaign_id,
+            &mut self.click_id,
+            &mut self.goal,
+            &mut self.action_id,
+            &mut self.source_ip,
+        ] {
             if let Some(shown) = field.as_deref().and_then(|t| hidden(code, t, true)) {
                 *field = Some(shown);
             }
@@ -758,9 +764,12 @@ mod tests {
         let d = LogDraft::from_postback(Postback::from_params(json).unwrap(), false)
             .redacting(Some(CODE));
         assert!(!serde_json::to_string(&d).unwrap().contains(CODE));
-        // The fields a draft names are redacted too (a goal that is the code).
-        let d = draft("click_id=abc&goal=TOPSECRET42").redacting(Some(CODE));
+        // The fields a draft names are redacted too (a goal or an action id
+        // that is, or holds, the code).
+        let d =
+            draft("click_id=abc&goal=TOPSECRET42&action_id=x-TOPSECRET42").redacting(Some(CODE));
         assert_eq!(d.goal.as_deref(), Some(REDACTED));
+        assert_eq!(d.action_id.as_deref(), Some("x-[redacted]"));
     }
 
     #[test]
