@@ -5,8 +5,8 @@
 
 use super::log_table;
 use super::rows;
-use super::sql_store::key;
-use crate::ledger::{Conversion, Known};
+use super::sql_store::remember;
+use crate::ledger::Conversion;
 use crate::log::bucket;
 use crate::log::chunk::ChunkMeta;
 use crate::shell::log_bucket;
@@ -35,22 +35,7 @@ pub fn move_conversions(sql: &SqlStorage) -> Result<()> {
     for row in old {
         let conversion: Conversion = serde_json::from_str(&row.text(0)?)
             .map_err(|e| Error::RustError(format!("an earlier version's conversion: {e}")))?;
-        let record = match conversion.known() {
-            Known::Full(_) => SqlStorageValue::from(row.text(0)?),
-            Known::Settled { .. } => SqlStorageValue::Null,
-        };
-        sql.exec(
-            "INSERT OR REPLACE INTO known (key, id, status, revision, updated_at, record)
-             VALUES (?, ?, ?, ?, ?, ?)",
-            vec![
-                key(&conversion.identity).into(),
-                conversion.id.as_str().into(),
-                conversion.status.as_str().into(),
-                SqlStorageValue::from(i64::from(conversion.revision)),
-                SqlStorageValue::try_from_i64(conversion.updated_at)?,
-                record,
-            ],
-        )?;
+        remember(sql, &conversion)?;
     }
     sql.exec("DROP TABLE conversions", None)?;
     Ok(())

@@ -101,8 +101,9 @@ pub fn key(identity: &str) -> Vec<u8> {
     Sha256::digest(identity.as_bytes())[..16].to_vec()
 }
 
-fn write_change(sql: &SqlStorage, change: &Change) -> Result<()> {
-    let c = &change.conversion;
+/// Stores what the object keeps of a conversion (`Conversion::known`),
+/// replacing what it kept before under the same identity.
+pub fn remember(sql: &SqlStorage, c: &Conversion) -> Result<()> {
     // A final conversion keeps no record: nothing can change it any more,
     // and its outbox message carries it whole until the origin has it.
     let record = match c.known() {
@@ -126,6 +127,11 @@ fn write_change(sql: &SqlStorage, change: &Change) -> Result<()> {
             record,
         ],
     )?;
+    Ok(())
+}
+
+fn write_change(sql: &SqlStorage, change: &Change) -> Result<()> {
+    remember(sql, &change.conversion)?;
     for counter in &change.counters {
         sql.exec(
             "INSERT INTO counters (key, value, expires_at) VALUES (?, ?, ?)
