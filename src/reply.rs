@@ -18,8 +18,6 @@ pub struct Reply {
     pub location: Option<String>,
     /// `Allow`, for 405.
     pub allow: Option<&'static str>,
-    /// `Content-Disposition`, for an export.
-    pub disposition: Option<String>,
 }
 
 pub const JSON: &str = "application/json; charset=utf-8";
@@ -34,7 +32,6 @@ impl Reply {
             content_type: JSON,
             location: None,
             allow: None,
-            disposition: None,
         }
     }
 
@@ -125,9 +122,6 @@ impl Reply {
         }
         if let Some(allow) = self.allow {
             headers.push(("allow", allow));
-        }
-        if let Some(disposition) = &self.disposition {
-            headers.push(("content-disposition", disposition));
         }
         if self.status == 401 {
             headers.push(("www-authenticate", "Basic realm=\"postback-edge\""));
