@@ -49,6 +49,11 @@ export class CampaignObject extends DurableObject {
     return this.rust.outboxRetry();
   }
 
+  /** The conversion with this id as the object knows it (JSON, or "null"). */
+  conversion(id) {
+    return this.rust.conversion(id);
+  }
+
   /** What the object holds: conversions, pending ones, outbox rows, database bytes (JSON). */
   stats() {
     return this.rust.stats();

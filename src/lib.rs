@@ -24,6 +24,7 @@ pub mod secret;
 pub mod status;
 pub mod time;
 pub mod timezone;
+pub mod token;
 
 #[cfg(target_arch = "wasm32")]
 mod shell;

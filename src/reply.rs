@@ -18,6 +18,8 @@ pub struct Reply {
     pub location: Option<String>,
     /// `Allow`, for 405.
     pub allow: Option<&'static str>,
+    /// `Content-Disposition`, for a download.
+    pub attachment: Option<String>,
 }
 
 pub const JSON: &str = "application/json; charset=utf-8";
@@ -32,6 +34,7 @@ impl Reply {
             content_type: JSON,
             location: None,
             allow: None,
+            attachment: None,
         }
     }
 
@@ -46,6 +49,16 @@ impl Reply {
         Reply {
             content_type: HTML,
             ..Reply::json(status, body)
+        }
+    }
+
+    /// The head of a download whose body is streamed after it: `200`, its
+    /// type, and the file name a browser saves it under.
+    pub fn download(content_type: &'static str, file_name: &str) -> Reply {
+        Reply {
+            content_type,
+            attachment: Some(format!("attachment; filename=\"{file_name}\"")),
+            ..Reply::json(200, String::new())
         }
     }
 
@@ -122,6 +135,9 @@ impl Reply {
         }
         if let Some(allow) = self.allow {
             headers.push(("allow", allow));
+        }
+        if let Some(name) = &self.attachment {
+            headers.push(("content-disposition", name));
         }
         if self.status == 401 {
             headers.push(("www-authenticate", "Basic realm=\"postback-edge\""));

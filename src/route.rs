@@ -23,9 +23,47 @@ pub enum Route<'a> {
     OutboxRetry,
     /// `GET /v1/outbox`: what waits for the origin.
     Outbox,
+    /// `GET`, `POST /v1/tokens`: scoped tokens listed, or one made.
+    Tokens,
+    /// `DELETE /v1/tokens/{name}`: a scoped token revoked.
+    Token(&'a str),
+    /// `GET /v1/conversions/{id}`: a conversion and its log entries.
+    Conversion(&'a str),
     NotFound,
     /// The path exists; the method does not. Carries the `Allow` value.
     MethodNotAllowed(&'static str),
+}
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Anyone: clicks, postbacks, the health check.
+    Open,
+    /// An admin token, or a scoped token for its campaigns: the log,
+    /// conversions, the outbox.
+    Reader,
+    /// An admin token only.
+    Admin,
+}
+
+impl Route<'_> {
+    pub fn guard(&self) -> Guard {
+        match self {
+            Route::LogJson | Route::LogPage | Route::Outbox | Route::Conversion(_) => Guard::Reader,
+            Route::CampaignList
+            | Route::Campaign(_)
+            | Route::CampaignStats(_)
+            | Route::OutboxRetry
+            | Route::Tokens
+            | Route::Token(_) => Guard::Admin,
+            Route::Health
+            | Route::Click
+            | Route::Postback
+            | Route::PostbackCheck
+            | Route::NotFound
+            | Route::MethodNotAllowed(_) => Guard::Open,
+        }
+    }
 }
 
 /// The query string of a serialized URL (`https://h/p?q#f` → `q`), still
@@ -56,6 +94,12 @@ pub fn path_of(url: &str) -> &str {
     }
 }
 
+/// The one non-empty path segment after `prefix`.
+fn one_segment<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    path.strip_prefix(prefix)
+        .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+}
+
 /// Routes `method` and `path` (no query string).
 pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
     let path = if path.len() > 1 {
@@ -80,6 +124,15 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
         "/logs/postbacks" => only("GET", Route::LogPage),
         "/v1/outbox" => only("GET", Route::Outbox),
         "/v1/outbox/retry" => only("POST", Route::OutboxRetry),
+        "/v1/tokens" => only("GET, POST", Route::Tokens),
+        _ if path.starts_with("/v1/tokens/") => match one_segment(path, "/v1/tokens/") {
+            Some(name) => only("DELETE", Route::Token(name)),
+            None => Route::NotFound,
+        },
+        _ if path.starts_with("/v1/conversions/") => match one_segment(path, "/v1/conversions/") {
+            Some(id) => only("GET", Route::Conversion(id)),
+            None => Route::NotFound,
+        },
         _ => match path.strip_prefix("/v1/campaigns/") {
             Some(id) if !id.is_empty() && !id.contains('/') => {
                 only("GET, PUT, DELETE", Route::Campaign(id))
@@ -120,6 +173,18 @@ mod tests {
     }
 
     #[test]
+    fn guards() {
+        assert_eq!(route("GET", "/postback").guard(), Guard::Open);
+        assert_eq!(route("GET", "/v1/logs/postbacks").guard(), Guard::Reader);
+        assert_eq!(route("GET", "/v1/conversions/x").guard(), Guard::Reader);
+        assert_eq!(route("POST", "/v1/outbox/retry").guard(), Guard::Admin);
+        assert_eq!(route("GET", "/v1/tokens").guard(), Guard::Admin);
+        assert_eq!(route("PUT", "/v1/campaigns/1").guard(), Guard::Admin);
+        // A wrong method is answered before any token is looked at.
+        assert_eq!(route("PUT", "/v1/logs/postbacks").guard(), Guard::Open);
+    }
+
+    #[test]
     fn routes() {
         assert_eq!(route("GET", "/healthz"), Route::Health);
         assert_eq!(route("GET", "/postback"), Route::Postback);
@@ -155,6 +220,18 @@ mod tests {
             route("GET", "/v1/outbox/retry"),
             Route::MethodNotAllowed("POST")
         );
+        assert_eq!(route("POST", "/v1/tokens"), Route::Tokens);
+        assert_eq!(route("DELETE", "/v1/tokens/acme"), Route::Token("acme"));
+        assert_eq!(
+            route("GET", "/v1/tokens/acme"),
+            Route::MethodNotAllowed("DELETE")
+        );
+        assert_eq!(route("DELETE", "/v1/tokens//x"), Route::NotFound);
+        assert_eq!(
+            route("GET", "/v1/conversions/cv_1001_AAAAAAAAAAAAAAAA"),
+            Route::Conversion("cv_1001_AAAAAAAAAAAAAAAA")
+        );
+        assert_eq!(route("GET", "/v1/conversions/a/b"), Route::NotFound);
         assert_eq!(
             route("DELETE", "/healthz"),
             Route::MethodNotAllowed("GET, HEAD")

@@ -224,12 +224,31 @@ impl<'q> PageBuilder<'q> {
 /// Adds to `counts` the entries of a chunk in the query's campaign and
 /// time, per count key: for the chunks a store cannot count from their
 /// meta (one that straddles `since`, or one of mixed campaigns).
-pub fn count_into(counts: &mut BTreeMap<String, u64>, query: &LogQuery, chunk: &[LogEntry]) {
+pub fn count_into(
+    counts: &mut BTreeMap<String, u64>,
+    hours: &mut super::Hours,
+    query: &LogQuery,
+    chunk: &[LogEntry],
+) {
     for entry in chunk
         .iter()
         .filter(|e| in_scope(query, e) && before_bound(query, e))
     {
-        *counts.entry(count_key(entry).to_owned()).or_default() += 1;
+        let key = count_key(entry);
+        *counts.entry(key.to_owned()).or_default() += 1;
+        super::tally_hour(hours, super::bucket::id_millis(&entry.id), key, 1);
+    }
+}
+
+/// Adds a chunk's counts from its meta, at its newest entry's hour (a
+/// chunk spans a second or so).
+pub fn add_meta(counts: &mut BTreeMap<String, u64>, hours: &mut super::Hours, meta: &ChunkMeta) {
+    if let Ok(codes) = serde_json::from_str::<BTreeMap<String, u64>>(&meta.codes) {
+        let at = super::bucket::id_millis(&meta.last_id);
+        for (code, n) in codes {
+            super::tally_hour(hours, at, &code, n);
+            *counts.entry(code).or_default() += n;
+        }
     }
 }
 
@@ -445,8 +464,10 @@ mod tests {
         q.since_id = Some("2".into());
         q.code = Some("goal_not_found".into());
         let mut counts = BTreeMap::from([("accepted".to_owned(), 5)]);
-        count_into(&mut counts, &q, &chunk);
+        let mut hours = crate::log::Hours::new();
+        count_into(&mut counts, &mut hours, &q, &chunk);
         assert_eq!(counts, BTreeMap::from([("accepted".to_owned(), 6)]));
+        assert_eq!(hours.values().map(|[a, r]| a + r).sum::<u64>(), 1);
     }
 
     #[test]

@@ -7,9 +7,10 @@
 
 pub mod bucket;
 pub mod chunk;
+pub mod export;
 mod page;
 
-pub use page::render_page;
+pub use page::{render_error_page, render_page};
 
 use crate::catalog::{BadRequest, Refusal, Rejection};
 use crate::ledger::Verdict;
@@ -243,6 +244,12 @@ impl LogDraft {
             Refusal::Detailed(rejection, detail) => {
                 let code = rejection.code().to_owned();
                 self.entry(now_ms, suffix, "rejected", Some(code), |e| {
+                    // An update refused for a conversion is part of its
+                    // history: `conversion_id=` finds it.
+                    e.conversion_id = detail
+                        .get("conversion_id")
+                        .and_then(|id| id.as_str())
+                        .map(str::to_owned);
                     e.detail = Some(detail.to_value());
                 })
             }
@@ -551,6 +558,21 @@ pub struct LogPage {
     pub entries: Vec<LogEntry>,
     /// Per code; accepted postbacks count under `accepted`.
     pub counts: BTreeMap<String, u64>,
+    /// The same postbacks per hour, for the page's chart.
+    #[serde(default)]
+    pub hours: Hours,
+}
+
+/// Postbacks per hour (keyed by the hour's first millisecond, UTC) by
+/// result: `[accepted, rejected]`.
+pub type Hours = BTreeMap<u64, [u64; 2]>;
+
+pub const HOUR_MS: u64 = 3_600_000;
+
+/// Adds `n` postbacks of `code` at `ms` to `hours`.
+pub fn tally_hour(hours: &mut Hours, ms: u64, code: &str, n: u64) {
+    let bar = hours.entry(ms - ms % HOUR_MS).or_default();
+    bar[usize::from(code != "accepted")] += n;
 }
 
 /// The answers of several stores as one: newest first, at most `limit`,
@@ -561,6 +583,11 @@ pub fn merge(pages: Vec<LogPage>, limit: u32) -> LogPage {
         merged.entries.extend(page.entries);
         for (code, n) in page.counts {
             *merged.counts.entry(code).or_default() += n;
+        }
+        for (hour, [accepted, rejected]) in page.hours {
+            let bar = merged.hours.entry(hour).or_default();
+            bar[0] += accepted;
+            bar[1] += rejected;
         }
     }
     newest_first(&mut merged.entries);
@@ -894,21 +921,33 @@ mod tests {
     }
 
     #[test]
+    fn hours_tally_by_result_at_the_start_of_their_hour() {
+        let mut hours = Hours::new();
+        tally_hour(&mut hours, 2 * HOUR_MS + 59_999, "accepted", 2);
+        tally_hour(&mut hours, 2 * HOUR_MS, "cap_reached", 1);
+        tally_hour(&mut hours, 3 * HOUR_MS, "bad_request", 4);
+        assert_eq!(hours, [(2 * HOUR_MS, [2, 1]), (3 * HOUR_MS, [0, 4])].into());
+    }
+
+    #[test]
     fn merge_is_newest_first_and_adds_counts() {
         let entry = |ms| draft("click_id=a").refused(&Rejection::CapReached.into(), ms, 0);
         let a = LogPage {
             entries: vec![entry(5), entry(1)],
             counts: [("cap_reached".into(), 2)].into(),
+            hours: [(0, [0, 2])].into(),
         };
         let b = LogPage {
             entries: vec![entry(4), entry(3)],
             counts: [("cap_reached".into(), 2), ("accepted".into(), 9)].into(),
+            hours: [(0, [9, 2]), (HOUR_MS, [0, 0])].into(),
         };
         let merged = merge(vec![a, b], 3);
         let ids: Vec<_> = merged.entries.iter().map(|e| e.id.clone()).collect();
         assert_eq!(ids, [entry_id(5, 0), entry_id(4, 0), entry_id(3, 0)]);
         assert_eq!(merged.counts["cap_reached"], 4);
         assert_eq!(merged.counts["accepted"], 9);
+        assert_eq!(merged.hours, [(0, [9, 4]), (HOUR_MS, [0, 0])].into());
         // What is read carries the catalog's texts.
         assert!(merged
             .entries

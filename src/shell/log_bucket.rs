@@ -4,7 +4,7 @@
 
 use crate::log::bucket;
 use crate::log::chunk::{self, ChunkMeta, ChunkWriter, PageBuilder};
-use crate::log::{LogPage, LogQuery, RETENTION_MS};
+use crate::log::{Hours, LogPage, LogQuery, RETENTION_MS};
 use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -150,25 +150,34 @@ async fn read_chunk(bucket: &R2Bucket, key: &str) -> Outcome<Vec<crate::log::Log
 }
 
 /// The answer to `query` from the bucket at `now_ms`: the newest matching
-/// entries, and counts per code over the chunks the query reaches (back to
-/// `since`, retention, or [`MAX_LISTINGS`] listings; the oldest time
-/// counted, when that is not all, in `counted_since`).
-pub async fn query(env: &Env, query: &LogQuery, now_ms: u64) -> Outcome<(LogPage, Option<u64>)> {
+/// entries and, with `count`, counts per code and per hour over the chunks
+/// the query reaches (back to `since`, retention, or [`MAX_LISTINGS`]
+/// listings; the oldest time counted, when that is not all, in
+/// `counted_since`). Without `count` (an export's pages) it stops as soon
+/// as no older chunk can change the page.
+pub async fn query(
+    env: &Env,
+    query: &LogQuery,
+    now_ms: u64,
+    count: bool,
+) -> Outcome<(LogPage, Option<u64>)> {
     let bucket = bucket(env)?;
     let prefix = bucket::prefix(query.campaign_id.as_deref());
     let start_after = bucket::start_after(&prefix, query);
     let mut page = PageBuilder::new(query);
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut counts = BTreeMap::new();
+    let mut hours = Hours::new();
     let mut cursor: Option<String> = None;
     let mut oldest_counted = None;
     for _ in 0..MAX_LISTINGS {
         let (listed, next) =
             list_page(&bucket, &prefix, start_after.as_deref(), cursor.as_deref()).await?;
         for chunk in listed {
-            if bucket::past(query, chunk.last_ms, now_ms, RETENTION_MS) {
-                return Ok((finish(page, counts), None));
+            let wants = page.wants(&chunk.meta.last_id);
+            if bucket::past(query, chunk.last_ms, now_ms, RETENTION_MS) || !(count || wants) {
+                return Ok((finish(page, counts, hours), None));
             }
-            let wanted = page.wants(&chunk.meta.last_id)
+            let wanted = wants
                 && query
                     .code
                     .as_deref()
@@ -178,14 +187,17 @@ pub async fn query(env: &Env, query: &LogQuery, now_ms: u64) -> Outcome<(LogPage
                     .as_deref()
                     .is_none_or(|before| chunk.meta.first_id.as_str() < before);
             let whole = bucket::wholly_since(query, &chunk.meta);
-            let entries = if wanted || !whole {
+            let entries = if wanted || (count && !whole) {
                 Some(read_chunk(&bucket, &chunk.key).await?)
             } else {
                 None
             };
             match (&entries, whole) {
-                (_, true) => add_codes(&mut counts, &chunk.meta),
-                (Some(entries), false) => chunk::count_into(&mut counts, query, entries),
+                _ if !count => {}
+                (_, true) => chunk::add_meta(&mut counts, &mut hours, &chunk.meta),
+                (Some(entries), false) => {
+                    chunk::count_into(&mut counts, &mut hours, query, entries)
+                }
                 (None, false) => {}
             }
             if let (Some(entries), true) = (entries, wanted) {
@@ -195,23 +207,16 @@ pub async fn query(env: &Env, query: &LogQuery, now_ms: u64) -> Outcome<(LogPage
         }
         match next {
             Some(next) => cursor = Some(next),
-            None => return Ok((finish(page, counts), None)),
+            None => return Ok((finish(page, counts, hours), None)),
         }
     }
-    Ok((finish(page, counts), oldest_counted))
+    Ok((finish(page, counts, hours), oldest_counted))
 }
 
-fn finish(page: PageBuilder<'_>, counts: BTreeMap<String, u64>) -> LogPage {
+fn finish(page: PageBuilder<'_>, counts: BTreeMap<String, u64>, hours: Hours) -> LogPage {
     LogPage {
         entries: page.finish(),
         counts,
-    }
-}
-
-fn add_codes(counts: &mut BTreeMap<String, u64>, meta: &ChunkMeta) {
-    if let Ok(codes) = serde_json::from_str::<BTreeMap<String, u64>>(&meta.codes) {
-        for (code, n) in codes {
-            *counts.entry(code).or_default() += n;
-        }
+        hours,
     }
 }

@@ -13,9 +13,11 @@ mod logs;
 mod object_client;
 mod platform;
 mod postback;
+mod tokens;
 
 use crate::reply::Reply;
-use crate::route::{route, Route};
+use crate::route::{route, Guard, Route};
+use crate::token::Access;
 use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 // The async export's glue, as worker-build's release build expands it,
 // names `js_sys` by that path.
@@ -46,14 +48,40 @@ pub async fn fetch(
         }
         panic!("the test-only panic route was called");
     }
-    let reply = handle(req, &url, &env, &Context::new(ctx)).await;
-    response(reply.checked())
+    let answer = handle(req, &url, &env, &Context::new(ctx)).await;
+    response(answer)
+}
+
+/// What a handler answers: a whole `Reply`, or a `Reply`'s head with a
+/// body streamed after it (a log export).
+pub enum Answer {
+    Whole(Reply),
+    Streamed(Reply, web_sys::ReadableStream),
+}
+
+impl From<Reply> for Answer {
+    fn from(reply: Reply) -> Answer {
+        Answer::Whole(reply)
+    }
 }
 
 /// The `Response` of an answer: the one place one is made.
-fn response(reply: Reply) -> Result<web_sys::Response, JsValue> {
-    let (body, init) = response_parts(&reply)?;
-    web_sys::Response::new_with_opt_str_and_init(body, &init)
+fn response(answer: Answer) -> Result<web_sys::Response, JsValue> {
+    match answer {
+        Answer::Whole(reply) => {
+            let reply = reply.checked();
+            let (body, init) = response_parts(&reply)?;
+            web_sys::Response::new_with_opt_str_and_init(body, &init)
+        }
+        Answer::Streamed(head, body) => {
+            let checked = head.clone().checked();
+            if checked != head {
+                return response(Answer::Whole(checked));
+            }
+            let (_, init) = response_parts(&head)?;
+            web_sys::Response::new_with_opt_readable_stream_and_init(Some(&body), &init)
+        }
+    }
 }
 
 /// An answer's body (none for a redirect) and its status and headers.
@@ -97,22 +125,53 @@ fn test_panic_route_enabled(env: &Env) -> bool {
         .is_ok_and(|v| v.to_string() == "enabled")
 }
 
-async fn handle(req: web_sys::Request, url: &str, env: &Env, ctx: &Context) -> Reply {
+async fn handle(req: web_sys::Request, url: &str, env: &Env, ctx: &Context) -> Answer {
     let method = req.method();
     let query = crate::route::query_of(url);
-    match route(&method, crate::route::path_of(url)) {
-        Route::Health => Reply::health(),
-        Route::Click => postback::click(&req, query, env).await,
-        Route::Postback => postback::postback(req, &method, query, env, ctx, false).await,
-        Route::PostbackCheck => postback::postback(req, &method, query, env, ctx, true).await,
-        Route::CampaignList => admin::list(&req, query, env).await,
-        Route::Campaign(id) => admin::campaign(&req, &method, query, env, id).await,
-        Route::CampaignStats(id) => admin::stats(&req, query, env, id).await,
-        Route::LogJson => logs::log_json(&req, query, env).await,
-        Route::LogPage => logs::log_page(&req, query, env).await,
-        Route::Outbox => logs::outbox(&req, query, env).await,
-        Route::OutboxRetry => logs::outbox_retry(&req, query, env).await,
-        Route::NotFound => Reply::not_found(),
-        Route::MethodNotAllowed(allow) => Reply::method_not_allowed(allow),
-    }
+    let route = route(&method, crate::route::path_of(url));
+    let reply = match route.guard() {
+        Guard::Open => match route {
+            Route::Health => Reply::health(),
+            Route::Click => postback::click(&req, query, env).await,
+            Route::Postback => postback::postback(req, &method, query, env, ctx, false).await,
+            Route::PostbackCheck => postback::postback(req, &method, query, env, ctx, true).await,
+            Route::MethodNotAllowed(allow) => Reply::method_not_allowed(allow),
+            _ => Reply::not_found(),
+        },
+        // Who is asking is known before any handler runs; a handler sees
+        // only readers its route admits.
+        guard => match tokens::authenticate(&req, env).await {
+            Err(reply) => reply,
+            Ok(access) => match (guard, access.admin_only()) {
+                (Guard::Admin, Err(refused)) => tokens::forbidden(refused),
+                _ => return Box::pin(guarded(route, &access, req, &method, query, env)).await,
+            },
+        },
+    };
+    reply.into()
+}
+
+/// The routes behind a token, for a reader `access` admits.
+async fn guarded(
+    route: Route<'_>,
+    access: &Access,
+    req: web_sys::Request,
+    method: &str,
+    query: &str,
+    env: &Env,
+) -> Answer {
+    let reply = match route {
+        Route::LogJson => return logs::log_json(access, query, env).await,
+        Route::LogPage => logs::log_page(access, query, env).await,
+        Route::Outbox => logs::outbox(access, query, env).await,
+        Route::Conversion(id) => logs::conversion(access, query, env, id).await,
+        Route::OutboxRetry => logs::outbox_retry(query, env).await,
+        Route::CampaignList => admin::list(query, env).await,
+        Route::Campaign(id) => admin::campaign(&req, method, query, env, id).await,
+        Route::CampaignStats(id) => admin::stats(query, env, id).await,
+        Route::Tokens => tokens::tokens(&req, method, query, env).await,
+        Route::Token(name) => tokens::delete(query, env, name).await,
+        _ => Reply::not_found(),
+    };
+    reply.into()
 }

@@ -58,6 +58,9 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = outboxRetry)]
     fn outbox_retry(this: &CampaignStub) -> Result<Promise, JsValue>;
 
+    #[wasm_bindgen(method, catch, js_name = conversion)]
+    fn conversion_of(this: &CampaignStub, id: &str) -> Result<Promise, JsValue>;
+
     #[wasm_bindgen(method, catch, js_name = stats)]
     fn stats_of(this: &CampaignStub) -> Result<Promise, JsValue>;
 }
@@ -157,6 +160,17 @@ pub async fn outbox_retry(env: &Env, campaign: &str) -> Outcome<u64> {
 pub async fn stats(env: &Env, campaign: &str) -> Outcome<serde_json::Value> {
     let call = stub(env, campaign)?.stats_of();
     json(campaign, "stats", settle(campaign, "stats", call).await?)
+}
+
+/// The conversion `id` as its campaign's object knows it; `Null` if it
+/// does not.
+pub async fn conversion(env: &Env, campaign: &str, id: &str) -> Outcome<serde_json::Value> {
+    let call = stub(env, campaign)?.conversion_of(id);
+    json(
+        campaign,
+        "conversion",
+        settle(campaign, "conversion", call).await?,
+    )
 }
 
 pub fn unattributed() -> &'static str {

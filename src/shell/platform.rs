@@ -25,7 +25,12 @@ pub fn now_seconds() -> i64 {
 
 /// Four random bytes, so two clicks in the same second differ.
 pub fn nonce() -> [u8; 4] {
-    let mut bytes = [0u8; 4];
+    random_bytes()
+}
+
+/// `N` bytes from the platform's cryptographic generator.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
     get_random_values(&mut bytes);
     bytes
 }

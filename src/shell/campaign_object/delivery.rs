@@ -18,7 +18,7 @@ use crate::shell::platform::{error_text, now_millis, random_unit};
 
 /// `next_attempt_at` of a parked row: far past any real time, inside the
 /// integers JavaScript represents exactly.
-const PARKED: i64 = 9_000_000_000_000_000;
+pub const PARKED: i64 = 9_000_000_000_000_000;
 /// Messages sent per alarm run; the rest wait for the next run, at once.
 const BATCH: i64 = 25;
 

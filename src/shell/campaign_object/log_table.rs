@@ -2,7 +2,7 @@
 //! batch of entries, stored as the edge or the object wrote it.
 
 use crate::log::chunk::{self, ChunkMeta, PageBuilder};
-use crate::log::{LogPage, LogQuery, RETENTION_MS};
+use crate::log::{tally_hour, Hours, LogPage, LogQuery, HOUR_MS, RETENTION_MS};
 use std::collections::BTreeMap;
 use wasm_bindgen::JsValue;
 use worker::{Error, Result, SqlStorage, SqlStorageValue};
@@ -172,16 +172,18 @@ pub fn query(sql: &SqlStorage, query: &LogQuery) -> Result<LogPage> {
         }
         page.add(parse(&row.text(1)?)?);
     }
+    let (counts, hours) = counts(sql, query)?;
     Ok(LogPage {
         entries: page.finish(),
-        counts: counts(sql, query)?,
+        counts,
+        hours,
     })
 }
 
 /// Counts per code over the query's campaign and time: from the chunks'
 /// own counts where a chunk lies wholly inside, from the entries of the
 /// few that do not (one that straddles `since`; one of mixed campaigns).
-fn counts(sql: &SqlStorage, query: &LogQuery) -> Result<BTreeMap<String, u64>> {
+fn counts(sql: &SqlStorage, query: &LogQuery) -> Result<(BTreeMap<String, u64>, Hours)> {
     let scope = || {
         vec![
             text_or_null(&query.campaign_id),
@@ -189,15 +191,20 @@ fn counts(sql: &SqlStorage, query: &LogQuery) -> Result<BTreeMap<String, u64>> {
         ]
     };
     let whole = super::rows::all(sql.exec(
-        "SELECT j.key, SUM(j.value) FROM log_chunks c, json_each(c.codes) j
+        "SELECT j.key, SUM(j.value), CAST(substr(c.last_id, 1, 15) AS INTEGER) / 3600000
+             FROM log_chunks c, json_each(c.codes) j
              WHERE (?1 IS NULL OR c.campaign IS ?1) AND (?2 IS NULL OR c.first_id >= ?2)
-             GROUP BY j.key",
+             GROUP BY 1, 3",
         scope(),
     )?)?;
-    let mut counts = whole
-        .iter()
-        .map(|c| Ok((c.text(0)?, u64::try_from(c.int(1)?).unwrap_or(0))))
-        .collect::<Result<BTreeMap<_, _>>>()?;
+    let mut counts = BTreeMap::new();
+    let mut hours = Hours::new();
+    for row in whole {
+        let (code, n) = (row.text(0)?, u64::try_from(row.int(1)?).unwrap_or(0));
+        let hour = u64::try_from(row.int(2)?).unwrap_or(0) * HOUR_MS;
+        tally_hour(&mut hours, hour, &code, n);
+        *counts.entry(code).or_default() += n;
+    }
     let partial = super::rows::all(sql.exec(
         "SELECT entries FROM log_chunks
              WHERE (?1 IS NULL OR campaign IS ?1 OR campaign IS NULL)
@@ -206,7 +213,7 @@ fn counts(sql: &SqlStorage, query: &LogQuery) -> Result<BTreeMap<String, u64>> {
         scope(),
     )?)?;
     for row in partial {
-        chunk::count_into(&mut counts, query, &parse(&row.text(0)?)?);
+        chunk::count_into(&mut counts, &mut hours, query, &parse(&row.text(0)?)?);
     }
-    Ok(counts)
+    Ok((counts, hours))
 }

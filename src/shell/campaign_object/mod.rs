@@ -21,6 +21,7 @@
 mod delivery;
 mod legacy;
 mod log_table;
+mod lookup;
 mod rows;
 mod sql_store;
 
@@ -56,6 +57,8 @@ CREATE TABLE IF NOT EXISTS known (
     record     TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS known_updated ON known (updated_at);
+-- GET /v1/conversions/{id} finds a conversion by its public id.
+CREATE INDEX IF NOT EXISTS known_id ON known (id);
 CREATE TABLE IF NOT EXISTS counters (
     key        TEXT PRIMARY KEY,
     value      TEXT NOT NULL,
@@ -202,6 +205,13 @@ impl CampaignObject {
             self.wake_outbox().await;
         }
         Ok(u32::try_from(requeued).unwrap_or(u32::MAX))
+    }
+
+    /// The conversion `id` as the object knows it (JSON), or `null`.
+    pub async fn conversion(&self, id: String) -> std::result::Result<String, JsValue> {
+        self.ready().await.map_err(to_js_error)?;
+        let found = lookup::conversion(&self.sql(), &id, delivery::PARKED).map_err(to_js_error)?;
+        Ok(found.unwrap_or_else(|| "null".to_owned()))
     }
 
     /// What the object holds, for an operator: conversions remembered (and
