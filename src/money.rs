@@ -3,7 +3,6 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
-use std::str::FromStr;
 
 /// A non-negative decimal amount, at most 6 decimal places, printed without
 /// trailing zeros lost (`"12.50"` stays `"12.50"`).
@@ -45,7 +44,8 @@ impl Money {
         if !plain {
             return Err(MoneyError::NotADecimal);
         }
-        let value = Decimal::from_str(text).map_err(|_| MoneyError::NotADecimal)?;
+        // Exact: more digits than a decimal holds is an error, never rounded.
+        let value = Decimal::from_str_exact(text).map_err(|_| MoneyError::NotADecimal)?;
         // "-0" is zero, but a sign on an amount is always a mistake.
         if text.starts_with('-') {
             return Err(MoneyError::Negative);

@@ -166,7 +166,11 @@ impl Params {
             params: self,
             refused: None,
         };
-        let mut de = serde_json::Deserializer::from_slice(body);
+        // Read as text: JSON is UTF-8, and every other JSON the wasm reads
+        // is text, so one reader's code serves all.
+        let text = std::str::from_utf8(body)
+            .map_err(|_| BadRequest::new("body", "is not valid JSON (it is not UTF-8)"))?;
+        let mut de = serde_json::Deserializer::from_str(text);
         let read =
             serde::Deserializer::deserialize_any(&mut de, &mut reader).and_then(|()| de.end());
         match (reader.refused, read) {

@@ -563,6 +563,19 @@ pub struct LogPage {
     pub hours: Hours,
 }
 
+/// The JSON API's answer to a log query. Serialized straight to text: an
+/// entry never goes through `serde_json::Value` (whose serializer would be
+/// one more copy of every entry's code in the wasm).
+#[derive(Serialize)]
+pub struct LogAnswer<'a> {
+    pub entries: &'a [LogEntry],
+    pub counts: &'a BTreeMap<String, u64>,
+    pub next_before: Option<&'a str>,
+    /// The oldest time the counts reach, when a long range was cut short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counted_since: Option<String>,
+}
+
 /// Postbacks per hour (keyed by the hour's first millisecond, UTC) by
 /// result: `[accepted, rejected]`.
 pub type Hours = BTreeMap<u64, [u64; 2]>;

@@ -134,7 +134,7 @@ pub fn render_page(page: &LogPage, query: &LogQuery, typed: &Params, next: Optio
     for (code, n) in &page.counts {
         let _ = write!(
             html,
-            "<a data-code=\"{code}\" href=\"/logs/postbacks?code={code}{kept}\">{code}<b>{n}</b></a>",
+            "<a data-code=\"{code}\" href=\"/logs/postbacks?code={code}{kept}\">{code} <b>{n}</b></a>",
             code = escape(code)
         );
     }
@@ -248,31 +248,45 @@ fn chart(html: &mut String, hours: &Hours) {
         bar[1] += rejected;
     }
     let top = bars.iter().map(|[a, r]| a + r).max().unwrap_or(0).max(1);
-    let width = (CHART_WIDTH / count).max(2);
+    // A bar is at most 48 px wide, so a few bars do not read as a wall.
+    let width = (CHART_WIDTH / count).clamp(2, 48);
+    let label = |at: u64| {
+        let text = super::format_millis(at);
+        if hourly {
+            text[..16].replace('T', " ")
+        } else {
+            text[..10].to_owned()
+        }
+    };
+    let (w, base) = ((width * count).max(240), CHART_HEIGHT + 14);
     let _ = write!(
         html,
         "<h2>Postbacks per {unit} (UTC)</h2><svg id=\"chart\" role=\"img\" viewBox=\"0 0 {w} {h}\" \
-         width=\"{w}\" height=\"{h}\" xmlns=\"http://www.w3.org/2000/svg\">\
-         <text x=\"0\" y=\"10\" font-size=\"10\">{top}</text>",
+         width=\"{w}\" height=\"{h}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"10\">\
+         <text x=\"0\" y=\"10\">{top}</text><text x=\"0\" y=\"{h}\">{first}</text>\
+         <text x=\"{w}\" y=\"{h}\" text-anchor=\"end\">{last}</text>",
         unit = if hourly { "hour" } else { "day" },
-        w = width * count,
-        h = CHART_HEIGHT + 14,
+        h = base + 14,
+        first = label(start),
+        last = if count > 1 {
+            label(start + (count - 1) * step)
+        } else {
+            String::new()
+        },
     );
     for (i, [accepted, rejected]) in bars.iter().enumerate() {
-        let at = start + i as u64 * step;
-        let label = super::format_millis(at);
-        let label = if hourly { &label[..16] } else { &label[..10] };
+        let at = label(start + i as u64 * step);
         let x = i as u64 * width;
         let h_ok = accepted * CHART_HEIGHT / top;
         let h_bad = rejected * CHART_HEIGHT / top;
         let _ = write!(
             html,
-            "<g class=\"bar\" data-start=\"{label}\" data-accepted=\"{accepted}\" data-rejected=\"{rejected}\">\
-             <title>{label}: {accepted} accepted, {rejected} rejected</title>\
+            "<g class=\"bar\" data-start=\"{at}\" data-accepted=\"{accepted}\" data-rejected=\"{rejected}\">\
+             <title>{at}: {accepted} accepted, {rejected} rejected</title>\
              <rect x=\"{x}\" y=\"{y_ok}\" width=\"{bw}\" height=\"{h_ok}\" fill=\"#0a6b2a\"/>\
              <rect x=\"{x}\" y=\"{y_bad}\" width=\"{bw}\" height=\"{h_bad}\" fill=\"#a40000\"/></g>",
-            y_ok = CHART_HEIGHT + 14 - h_ok,
-            y_bad = CHART_HEIGHT + 14 - h_ok - h_bad,
+            y_ok = base - h_ok,
+            y_bad = base - h_ok - h_bad,
             bw = width.saturating_sub(1).max(1),
         );
     }
@@ -341,7 +355,7 @@ mod tests {
         assert!(html.contains("<details><summary><b>Goal not found in campaign</b>"));
         assert!(html.contains(Rejection::GoalNotFound.fix().split('<').next().unwrap()));
         assert!(html.contains("(dry run)"));
-        assert!(html.contains("goal_not_found<b>3</b>"));
+        assert!(html.contains("goal_not_found <b>3</b>"));
         assert!(
             html.contains("&amp;campaign_id=%3Cb%3E"),
             "count links keep the filters"

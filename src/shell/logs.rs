@@ -11,7 +11,7 @@ use super::{campaigns, log_bucket, object_client, platform, Answer};
 use crate::admin::error_body;
 use crate::catalog::{BadRequest, Refusal};
 use crate::log::export::Format;
-use crate::log::{merge, render_error_page, render_page, LogPage, LogQuery, MAX_LIMIT};
+use crate::log::{merge, render_error_page, render_page, LogAnswer, LogPage, LogQuery, MAX_LIMIT};
 use crate::params::Params;
 use crate::reply::Reply;
 use crate::token::{Access, Reach};
@@ -132,12 +132,16 @@ pub async fn log_json(access: &Access, raw: &str, env: &Env) -> Answer {
     match gather(env, query, &request.reach, true).await {
         Ok((page, counted_since)) => {
             let next = next_before(&page, query);
-            let mut body =
-                json!({ "entries": page.entries, "counts": page.counts, "next_before": next });
-            if let Some(ms) = counted_since {
-                body["counted_since"] = json!(crate::log::format_millis(ms));
+            let answer = LogAnswer {
+                entries: &page.entries,
+                counts: &page.counts,
+                next_before: next.as_deref(),
+                counted_since: counted_since.map(crate::log::format_millis),
+            };
+            match serde_json::to_string(&answer) {
+                Ok(body) => Reply::json(200, body).into(),
+                Err(e) => unavailable("writing the log's answer", &e.to_string()).into(),
             }
-            Reply::json(200, body.to_string()).into()
         }
         Err(e) => unavailable("reading the postbacks log", &e).into(),
     }
@@ -269,8 +273,15 @@ pub async fn conversion(access: &Access, raw: &str, env: &Env, id: &str) -> Repl
         (Ok(serde_json::Value::Null), _) => not_found(),
         (Ok(mut found), Ok((page, _))) => {
             found["campaign_id"] = json!(campaign);
-            found["log"] = json!(page.entries);
-            Reply::json(200, found.to_string())
+            // The entries go in as text (see `LogAnswer`): the object's
+            // closing brace gives way to them.
+            let (Ok(log), Some(open)) = (
+                serde_json::to_string(&page.entries),
+                found.to_string().strip_suffix('}').map(str::to_owned),
+            ) else {
+                return unavailable("writing a conversion", "not an object");
+            };
+            Reply::json(200, format!("{open},\"log\":{log}}}"))
         }
         (Err(e), _) | (_, Err(e)) => unavailable("reading a conversion", &e),
     }

@@ -3,7 +3,6 @@
 use crate::ledger::{Change, Conversion, CounterKey, Known, Store};
 use crate::status::Status;
 use rust_decimal::Decimal;
-use std::str::FromStr;
 use wasm_bindgen::prelude::*;
 use worker::js_sys::Function;
 use worker::{Result, SqlStorage, SqlStorageValue, State};
@@ -74,7 +73,7 @@ impl Store for SqlStore {
         )?)?;
         match row {
             None => Ok(Decimal::ZERO),
-            Some(row) => Decimal::from_str(&row.text(0)?)
+            Some(row) => Decimal::from_str_exact(&row.text(0)?)
                 .map_err(|e| worker::Error::RustError(format!("stored counter: {e}"))),
         }
     }
