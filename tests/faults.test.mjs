@@ -12,6 +12,7 @@ import { campaign } from "./support/campaigns.mjs";
 async function brokenWorker({ kv = true, objects = true, bindings = {} }) {
   const mf = new Miniflare({
     ...WORKER_SCRIPT,
+    r2Buckets: ["LOGS"],
     ...(kv ? { kvNamespaces: ["CAMPAIGNS"] } : {}),
     ...(objects ? { durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } } } : {}),
     cf: false,

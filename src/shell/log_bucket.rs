@@ -32,6 +32,9 @@ extern "C" {
 
     #[wasm_bindgen(method, catch)]
     fn list(this: &R2Bucket, options: &Object) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn delete(this: &R2Bucket, key: &str) -> Result<Promise, JsValue>;
 }
 
 type Outcome<T> = Result<T, String>;
@@ -219,4 +222,50 @@ fn finish(page: PageBuilder<'_>, counts: BTreeMap<String, u64>, hours: Hours) ->
         counts,
         hours,
     }
+}
+
+/// Where a campaign whose outbox holds messages after a failed delivery
+/// marks itself (an empty object), so `GET /v1/outbox` asks only those
+/// campaigns' objects: it costs what waits, not the number of campaigns.
+const OUTBOX_MARKS: &str = "o/";
+
+/// Marks (`waiting`) or unmarks `campaign` as having deliveries waiting.
+pub async fn mark_outbox(env: &Env, campaign: &str, waiting: bool) -> Outcome<()> {
+    let bucket = bucket(env)?;
+    let key = format!("{OUTBOX_MARKS}{campaign}");
+    let call = if waiting {
+        bucket.put(&key, "", &Object::new())
+    } else {
+        bucket.delete(&key)
+    };
+    settle(call).await.map(drop)
+}
+
+/// The campaigns marked as having deliveries waiting (at most 100,000).
+pub async fn outbox_marks(env: &Env) -> Outcome<Vec<String>> {
+    let bucket = bucket(env)?;
+    let mut campaigns = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let options = Object::new();
+        set(&options, "prefix", &JsValue::from_str(OUTBOX_MARKS))?;
+        if let Some(cursor) = &cursor {
+            set(&options, "cursor", &JsValue::from_str(cursor))?;
+        }
+        let listing = settle(bucket.list(&options)).await?;
+        let objects: Array = field(&listing, "objects")
+            .dyn_into()
+            .map_err(|_| "an R2 listing without objects".to_owned())?;
+        campaigns.extend(objects.iter().filter_map(|o| {
+            let key = field(&o, "key").as_string()?;
+            key.strip_prefix(OUTBOX_MARKS).map(str::to_owned)
+        }));
+        cursor = (field(&listing, "truncated").as_bool() == Some(true))
+            .then(|| field(&listing, "cursor").as_string())
+            .flatten();
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(campaigns)
 }

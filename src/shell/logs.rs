@@ -7,7 +7,7 @@
 
 use super::join::join_all;
 use super::tokens::forbidden;
-use super::{campaigns, log_bucket, object_client, platform, Answer};
+use super::{log_bucket, object_client, platform, Answer};
 use crate::admin::error_body;
 use crate::catalog::{BadRequest, Refusal};
 use crate::log::export::Format;
@@ -288,14 +288,16 @@ pub async fn conversion(access: &Access, raw: &str, env: &Env, id: &str) -> Repl
 }
 
 /// `GET /v1/outbox`: what waits for the origin, per campaign the reader
-/// reads.
+/// reads, asking only the objects that marked themselves in the bucket
+/// after a failed delivery (one listing, whatever the number of
+/// campaigns). A message on its way for the first time is not listed.
 pub async fn outbox(access: &Access, raw: &str, env: &Env) -> Reply {
     if let Err(bad) = super::admin::read_query(raw) {
         return bad;
     }
-    let ids = match campaigns::list_ids(env).await {
+    let ids = match log_bucket::outbox_marks(env).await {
         Ok(ids) => ids,
-        Err(e) => return unavailable("listing campaigns", &e),
+        Err(e) => return unavailable("listing outboxes", &e),
     };
     let ids: Vec<String> = ids.into_iter().filter(|id| access.reads(id)).collect();
     let statuses = join_all(ids.iter().map(|id| object_client::outbox_status(env, id))).await;
@@ -335,9 +337,10 @@ pub async fn outbox_retry(raw: &str, env: &Env) -> Reply {
                 return Reply::refused(&BadRequest::new("campaign_id", crate::ids::ID_RULE).into())
             }
         },
-        None => match campaigns::list_ids(env).await {
+        // Parked messages failed many times: their campaigns are marked.
+        None => match log_bucket::outbox_marks(env).await {
             Ok(ids) => ids,
-            Err(e) => return unavailable("listing campaigns", &e),
+            Err(e) => return unavailable("listing outboxes", &e),
         },
     };
     // One object after another: an operator's action, not a hot path.

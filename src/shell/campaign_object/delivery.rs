@@ -10,6 +10,7 @@
 use crate::outbox::{self, WebhookKey, DEFAULT_BASE_DELAY_MS, DEFAULT_TIMEOUT_MS, RETRY_FOR_MS};
 use crate::shell::join::join_all;
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 use wasm_bindgen::prelude::*;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{console_error, js_sys, web_sys, Env, Result, SqlStorage, SqlStorageValue, State};
@@ -111,8 +112,11 @@ impl Delivery {
     }
 }
 
-/// Sends what is due, then sets the alarm for what is left.
-pub async fn deliver_due(state: &State, env: &Env) -> Result<()> {
+/// Sends what is due, then sets the alarm for what is left. `marked`: what
+/// this object last told the bucket of its outbox (`None` since it
+/// started): marked once a delivery fails, unmarked once nothing is left,
+/// so `GET /v1/outbox` finds it without asking every campaign.
+pub async fn deliver_due(state: &State, env: &Env, marked: &Cell<Option<bool>>) -> Result<()> {
     let sql = state.storage().sql();
     let delivery = Delivery::from_env(env);
     let now = now_millis();
@@ -198,6 +202,27 @@ pub async fn deliver_due(state: &State, env: &Env) -> Result<()> {
             "outbox: {failed} of {} deliveries failed in this run",
             due.len()
         );
+    }
+
+    let left = super::rows::first(sql.exec("SELECT COUNT(*) FROM outbox", None)?)?
+        .map(|row| row.int(0))
+        .transpose()?
+        .unwrap_or(0);
+    let waiting = match (failed > 0, left > 0) {
+        (true, _) => Some(true),
+        (false, false) => Some(false),
+        // Delivered what was due, more waits: the mark stays as it is.
+        (false, true) => None,
+    };
+    if let (Some(waiting), Some(name)) = (waiting, state.id().name()) {
+        if marked.get() != Some(waiting) {
+            // A failed mark is tried again after the next run; nothing
+            // is lost meanwhile, the outbox only goes unlisted.
+            match super::super::log_bucket::mark_outbox(env, &name, waiting).await {
+                Ok(()) => marked.set(Some(waiting)),
+                Err(e) => console_error!("marking the outbox of {name}: {e}"),
+            }
+        }
     }
 
     let next = super::rows::first(sql.exec(

@@ -91,6 +91,9 @@ pub struct CampaignObject {
     alarm_pending: Cell<bool>,
     /// When log retention last ran.
     pruned_at: Cell<u64>,
+    /// What the bucket was last told of this object's outbox
+    /// (`delivery::deliver_due`).
+    outbox_marked: Cell<Option<bool>>,
 }
 
 #[wasm_bindgen(wasm_bindgen_futures = worker::wasm_bindgen_futures)]
@@ -103,6 +106,7 @@ impl CampaignObject {
             schema_ready: Cell::new(false),
             alarm_pending: Cell::new(false),
             pruned_at: Cell::new(0),
+            outbox_marked: Cell::new(None),
         }
     }
 
@@ -241,7 +245,7 @@ impl CampaignObject {
         // Postbacks committed from now on need a new alarm.
         self.alarm_pending.set(false);
         self.ensure_schema().map_err(to_js_error)?;
-        delivery::deliver_due(&self.state, &self.env)
+        delivery::deliver_due(&self.state, &self.env, &self.outbox_marked)
             .await
             .map_err(to_js_error)?;
         if self.has_legacy_log().map_err(to_js_error)? {
