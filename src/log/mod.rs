@@ -439,12 +439,13 @@ impl LogQuery {
         let code = get("code");
         if let Some(code) = &code {
             let known = code == "accepted"
+                || code == DRY_RUN
                 || code == BadRequest::CODE
                 || Rejection::from_code(code).is_some();
             if !known {
                 return Err(BadRequest::new(
                     "code",
-                    "is not a result of the catalog: accepted, bad_request or a rejection code",
+                    "is not a result of the catalog: accepted, dry_run, bad_request or a rejection code",
                 ));
             }
         }
@@ -577,13 +578,16 @@ pub struct LogAnswer<'a> {
 }
 
 /// Postbacks per hour (keyed by the hour's first millisecond, UTC) by
-/// result: `[accepted, rejected]`.
+/// result: `[accepted, rejected]`; dry runs are not traffic, and not drawn.
 pub type Hours = BTreeMap<u64, [u64; 2]>;
 
 pub const HOUR_MS: u64 = 3_600_000;
 
 /// Adds `n` postbacks of `code` at `ms` to `hours`.
 pub fn tally_hour(hours: &mut Hours, ms: u64, code: &str, n: u64) {
+    if code == DRY_RUN {
+        return;
+    }
     let bar = hours.entry(ms - ms % HOUR_MS).or_default();
     bar[usize::from(code != "accepted")] += n;
 }
@@ -634,9 +638,19 @@ impl LogEntry {
     }
 }
 
-/// The key an entry is counted under.
+/// What a dry run (`/postback/check`) counts and filters as, whatever its
+/// result: an advertiser testing an integration must not look like
+/// traffic, accepted or refused.
+pub const DRY_RUN: &str = "dry_run";
+
+/// The key an entry is counted (and filtered by `code=`) under: its code,
+/// `accepted`, or [`DRY_RUN`].
 pub fn count_key(entry: &LogEntry) -> &str {
-    entry.code.as_deref().unwrap_or("accepted")
+    if entry.dry_run {
+        DRY_RUN
+    } else {
+        entry.code.as_deref().unwrap_or("accepted")
+    }
 }
 
 #[cfg(test)]
@@ -707,6 +721,13 @@ mod tests {
         assert_eq!(e.conversion_id.as_deref(), Some("cv_1"));
         assert_eq!(e.status.as_deref(), Some("approved"));
         assert_eq!(count_key(&e), "accepted");
+        let checked = LogDraft::from_postback(
+            Postback::from_params(Params::from_query("click_id=abc").unwrap()).unwrap(),
+            true,
+        )
+        .decided(&verdict, 1, 1);
+        assert_eq!(checked.result, "accepted", "a dry run says its result");
+        assert_eq!(count_key(&checked), DRY_RUN, "and counts apart");
         let rejected = draft("click_id=abc").decided(
             &Verdict::Rejected {
                 code: "cap_reached".into(),

@@ -102,7 +102,7 @@ pub fn render_page(page: &LogPage, query: &LogQuery, typed: &Params, next: Optio
     );
     let codes = std::iter::once("accepted")
         .chain(Rejection::ALL.iter().map(|r| r.code()))
-        .chain(std::iter::once(BadRequest::CODE));
+        .chain([BadRequest::CODE, super::DRY_RUN]);
     for code in codes {
         let selected = if query.code.as_deref() == Some(code) {
             " selected"
