@@ -3,22 +3,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { ORIGIN_SECRET, startWorker, stateDir, testClick } from "./support/worker.mjs";
+import { ORIGIN_SECRET, startWorker, stateDir, storedObjects, testClick } from "./support/worker.mjs";
 import { campaign } from "./support/campaigns.mjs";
 import { eventually, sleep } from "./support/wait.mjs";
-import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
 
-/** How many Durable Objects have storage under `dir`. */
-function objects(dir) {
-  let n = 0;
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) n += objects(path);
-    else if (name.endsWith(".sqlite") && name !== "metadata.sqlite") n += 1;
-  }
-  return n;
-}
 import { startOrigin } from "../scripts/origin.mjs";
 
 const FAST_RETRIES = { OUTBOX_RETRY_BASE_MS: "300", ORIGIN_TIMEOUT_MS: "1000" };
@@ -242,11 +230,11 @@ describe("origin delivery", () => {
       await worker.putCampaign(c);
       await convert(worker, c, 2);
       await eventually(async () => (await outboxOf(worker, c))?.waiting === 2, { what: "the failed deliveries listed" });
-      const before = objects(join(dir, "do"));
+      const before = storedObjects(dir);
       const listed = await worker.admin("/v1/outbox");
       assert.deepEqual(listed.json.campaigns.map((x) => x.campaign_id), [c.id]);
       assert.equal(listed.json.waiting, 2);
-      assert.equal(objects(join(dir, "do")), before, "no idle campaign's object was made or woken");
+      assert.equal(storedObjects(dir), before, "no idle campaign's object was made or woken");
       origin.setMode("ok");
       await eventually(async () => (await worker.admin("/v1/outbox")).json.campaigns.length === 0, { what: "the outbox drained and unlisted" });
       assert.equal((await worker.admin("/v1/outbox")).json.waiting, 0);

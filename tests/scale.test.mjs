@@ -3,9 +3,7 @@
 // reads, not the number of campaigns.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { ORIGIN_SECRET, startWorker, stateDir, testClick } from "./support/worker.mjs";
+import { ORIGIN_SECRET, startWorker, stateDir, storedObjects, testClick } from "./support/worker.mjs";
 import { campaign, freshId } from "./support/campaigns.mjs";
 import { eventually } from "./support/wait.mjs";
 import { startOrigin } from "../scripts/origin.mjs";
@@ -23,16 +21,6 @@ async function inParallel(n, width, task) {
     }),
   );
   return results;
-}
-
-function sqliteFiles(dir) {
-  let n = 0;
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) n += sqliteFiles(path);
-    else if (name.endsWith(".sqlite") && name !== "metadata.sqlite") n += 1;
-  }
-  return n;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -94,7 +82,7 @@ describe("network scale", () => {
       }, { what: "200 entries" });
       assert.equal(all.json.counts.accepted, 100);
       assert.equal(all.json.counts.goal_not_found, 100);
-      const objects = sqliteFiles(join(dir, "do"));
+      const objects = storedObjects(dir);
       const timed = async (path) => {
         const started = performance.now();
         const res = await worker.admin(path);
@@ -110,7 +98,7 @@ describe("network scale", () => {
       const ratio = median(unfiltered) / median(filtered);
       console.log(`# unfiltered ${median(unfiltered).toFixed(1)} ms, filtered ${median(filtered).toFixed(1)} ms: ${ratio.toFixed(2)}×`);
       assert.ok(ratio <= 2, `unfiltered ${ratio.toFixed(2)}× the filtered query`);
-      assert.equal(sqliteFiles(join(dir, "do")), objects, "a log query created a Durable Object");
+      assert.equal(storedObjects(dir), objects, "a log query created a Durable Object");
       // The campaigns whose postbacks reached their object and the
       // unattributed log's: the 980 that never had a postback have none.
       assert.equal(objects, 21);

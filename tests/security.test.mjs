@@ -1,21 +1,10 @@
 // Secrets stay secret, and junk cannot make objects.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, startWorker, stateDir, testClick } from "./support/worker.mjs";
+import { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, startWorker, stateDir, storedObjects, testClick } from "./support/worker.mjs";
 import { campaign, freshId } from "./support/campaigns.mjs";
 import { eventually } from "./support/wait.mjs";
-
-function sqliteFiles(dir) {
-  let n = 0;
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) n += sqliteFiles(path);
-    else if (name.endsWith(".sqlite") && name !== "metadata.sqlite") n += 1; // one per object
-  }
-  return n;
-}
 
 describe("security", () => {
   test("no answer carries a secret", async () => {
@@ -71,13 +60,13 @@ describe("security", () => {
       assert.equal(ok.status, 200);
       await worker.postback({ click_id: "forged" }); // makes the one unattributed log object
       await eventually(async () => (await worker.admin("/v1/logs/postbacks")).json.entries.length >= 2, { what: "two log rows" });
-      const before = sqliteFiles(join(dir, "do"));
+      const before = storedObjects(dir);
       for (let i = 0; i < 20; i++) {
         const res = await worker.postback({ click_id: testClick({ campaign: freshId("ghost") }) });
         assert.equal(res.json.error.code, "campaign_not_found");
       }
       await eventually(async () => (await worker.admin("/v1/logs/postbacks?code=campaign_not_found")).json.entries.length >= 20, { what: "junk logged" });
-      assert.equal(sqliteFiles(join(dir, "do")), before, "an unknown campaign got a Durable Object");
+      assert.equal(storedObjects(dir), before, "an unknown campaign got a Durable Object");
       assert.equal(before, 2, "one object for the campaign, one for the unattributed log");
     } finally {
       await worker.dispose();

@@ -86,18 +86,22 @@ async fn stored(kv: &KvNamespace) -> Result<Vec<(String, Scoped)>, String> {
     Ok(tokens)
 }
 
+/// What both token routes start with: the query read (nothing is
+/// expected), the namespace, and every stored token.
+async fn open(query: &str, env: &Env) -> Result<(KvNamespace, Vec<(String, Scoped)>), Reply> {
+    super::admin::read_query(query)?;
+    let kv = namespace(env, KV_BINDING).map_err(|e| storage_failed("KV binding", &e))?;
+    let existing = stored(&kv)
+        .await
+        .map_err(|e| storage_failed("listing tokens", &e))?;
+    Ok((kv, existing))
+}
+
 /// `POST /v1/tokens` and `GET /v1/tokens` (the router admits admins only).
 pub async fn tokens(req: &Request, method: &str, query: &str, env: &Env) -> Reply {
-    if let Err(bad) = super::admin::read_query(query) {
-        return bad;
-    }
-    let kv = match namespace(env, KV_BINDING) {
-        Ok(kv) => kv,
-        Err(e) => return storage_failed("KV binding", &e),
-    };
-    let existing = match stored(&kv).await {
-        Ok(t) => t,
-        Err(e) => return storage_failed("listing tokens", &e),
+    let (kv, existing) = match open(query, env).await {
+        Ok(opened) => opened,
+        Err(reply) => return reply,
     };
     if method == "GET" {
         let list: Vec<serde_json::Value> = existing.iter().map(|(_, s)| s.to_value()).collect();
@@ -145,16 +149,9 @@ pub async fn tokens(req: &Request, method: &str, query: &str, env: &Env) -> Repl
 
 /// `DELETE /v1/tokens/{name}`: revoked at once.
 pub async fn delete(query: &str, env: &Env, name: &str) -> Reply {
-    if let Err(bad) = super::admin::read_query(query) {
-        return bad;
-    }
-    let kv = match namespace(env, KV_BINDING) {
-        Ok(kv) => kv,
-        Err(e) => return storage_failed("KV binding", &e),
-    };
-    let existing = match stored(&kv).await {
-        Ok(t) => t,
-        Err(e) => return storage_failed("listing tokens", &e),
+    let (kv, existing) = match open(query, env).await {
+        Ok(opened) => opened,
+        Err(reply) => return reply,
     };
     let Some((key, _)) = existing.iter().find(|(_, s)| s.name == name) else {
         return Reply::json(

@@ -1,7 +1,7 @@
 // Starts the built worker (js/entry.mjs over build/index.js) in Miniflare with real local KV
 // and SQLite Durable Objects, and gives tests small helpers to talk to it.
 import { Miniflare } from "miniflare";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintClick } from "./click.mjs";
@@ -28,6 +28,23 @@ export const WORKER_SCRIPT = {
 /** A fresh directory for persisted state, so a test can restart on it. */
 export function stateDir() {
   return mkdtempSync(join(tmpdir(), "postback-edge-"));
+}
+
+/**
+ * How many Durable Objects have storage in a persisted state directory
+ * (`persist`): one SQLite file each, besides Miniflare's own metadata.
+ */
+export function storedObjects(persist) {
+  const count = (dir) => {
+    let n = 0;
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) n += count(path);
+      else if (name.endsWith(".sqlite") && name !== "metadata.sqlite") n += 1;
+    }
+    return n;
+  };
+  return count(join(persist, "do"));
 }
 
 /**
