@@ -3,6 +3,7 @@
 //! reads.
 
 use super::LogEntry;
+use crate::catalog::BadRequest;
 
 /// An export's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,17 @@ pub const COLUMNS: [&str; 20] = [
 ];
 
 impl Format {
+    /// The export a log request asks for (`format=`), if any; anything
+    /// but `csv` or `ndjson` is a `BadRequest` naming it.
+    pub fn from_params(params: &crate::params::Params) -> Result<Option<Format>, BadRequest> {
+        match params.get("format").filter(|f| !f.is_empty()) {
+            None => Ok(None),
+            Some(f) => Format::parse(f)
+                .map(Some)
+                .ok_or_else(|| BadRequest::new("format", "must be csv or ndjson")),
+        }
+    }
+
     /// `format=`'s value; `None` for anything else.
     pub fn parse(value: &str) -> Option<Format> {
         match value {
@@ -229,6 +241,11 @@ mod tests {
     fn formats_and_file_names() {
         assert_eq!(Format::parse("csv"), Some(Format::Csv));
         assert_eq!(Format::parse("CSV"), None);
+        let asked = |q: &str| Format::from_params(&Params::from_query(q).unwrap());
+        assert_eq!(asked("format=ndjson"), Ok(Some(Format::Ndjson)));
+        assert_eq!(asked("format="), Ok(None));
+        assert_eq!(asked("limit=3"), Ok(None));
+        assert_eq!(asked("format=xlsx").unwrap_err().parameter(), "format");
         assert_eq!(
             Format::Csv.file_name(Some("1001"), 1_790_000_000),
             "postbacks-1001-20260921T141320Z.csv"

@@ -10,7 +10,7 @@ pub mod chunk;
 pub mod export;
 mod page;
 
-pub use page::{render_error_page, render_page};
+pub use page::{local_zone, render_error_page, render_page};
 
 use crate::catalog::{BadRequest, Refusal, Rejection};
 use crate::ledger::Verdict;

@@ -83,7 +83,8 @@ pub fn render_error_page(body: &str) -> String {
 /// query string of the following page, if there is one. Times show in
 /// `local_time`'s zone when one is given (validated before), else UTC.
 pub fn render_page(page: &LogPage, query: &LogQuery, typed: &Params, next: Option<&str>) -> String {
-    let zone = typed.get("local_time").and_then(Timezone::parse);
+    // Checked when the request was read: an unknown zone never gets here.
+    let zone = local_zone(typed).ok().flatten();
     let mut html = String::with_capacity(8 * 1024 + page.entries.len() * 1024);
     head(&mut html);
 
@@ -210,6 +211,20 @@ pub fn render_page(page: &LogPage, query: &LogQuery, typed: &Params, next: Optio
     }
     let _ = write!(html, "</body></html>");
     html
+}
+
+/// The zone a reader asked to see times in (`local_time=`, an IANA name),
+/// if any; an unknown zone is a `BadRequest` naming it.
+pub fn local_zone(typed: &Params) -> Result<Option<Timezone>, BadRequest> {
+    match typed.get("local_time").filter(|z| !z.is_empty()) {
+        None => Ok(None),
+        Some(name) => Timezone::parse(name).map(Some).ok_or_else(|| {
+            BadRequest::new(
+                "local_time",
+                "must be an IANA timezone such as Europe/Berlin",
+            )
+        }),
+    }
 }
 
 /// An entry's time as shown: in `zone` with its offset, or as stored (UTC).
@@ -413,6 +428,8 @@ mod tests {
         let typed = Params::from_query("local_time=Europe/Berlin").unwrap();
         let berlin = render_page(&page, &query(10), &typed, None);
         assert!(berlin.contains("<td>2026-09-21T16:13:20+02:00</td>"));
+        let unknown = Params::from_query("local_time=Mars/Olympus").unwrap();
+        assert_eq!(local_zone(&unknown).unwrap_err().parameter(), "local_time");
     }
 
     #[test]

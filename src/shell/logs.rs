@@ -47,13 +47,8 @@ fn read_log_request(env: &Env, access: &Access, raw: &str) -> Result<LogRequest,
     let bad = |bad: BadRequest| Reply::refused(&Refusal::BadRequest(bad));
     let params = Params::from_query(raw).map_err(bad)?;
     let mut query = LogQuery::from_params(&params).map_err(bad)?;
-    let format = match params.get("format").filter(|f| !f.is_empty()) {
-        None => None,
-        Some(f) => Some(
-            Format::parse(f)
-                .ok_or_else(|| bad(BadRequest::new("format", "must be csv or ndjson")))?,
-        ),
-    };
+    let format = Format::from_params(&params).map_err(bad)?;
+    crate::log::local_zone(&params).map_err(bad)?;
     let click = query.click_id.as_deref().and_then(|id| {
         let keys = super::postback::click_keys(env)?;
         crate::click::Click::verify(id, &keys).ok()
@@ -62,13 +57,6 @@ fn read_log_request(env: &Env, access: &Access, raw: &str) -> Result<LogRequest,
     let reach = access
         .log_reach(query.campaign_id.as_deref())
         .map_err(forbidden)?;
-    let zone = params.get("local_time").filter(|z| !z.is_empty());
-    if zone.is_some_and(|z| crate::timezone::Timezone::parse(z).is_none()) {
-        return Err(bad(BadRequest::new(
-            "local_time",
-            "must be an IANA timezone such as Europe/Berlin",
-        )));
-    }
     Ok(LogRequest {
         query,
         typed: params,
