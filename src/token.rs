@@ -18,8 +18,9 @@ pub const PREFIX: &str = "pet_";
 pub const KEY_PREFIX: &str = "token:";
 /// Most campaigns one token names (a token for more is `"*"`).
 pub const MAX_CAMPAIGNS: usize = 100;
-/// Most scoped tokens: listing and naming them reads them all.
-pub const MAX_TOKENS: usize = 1000;
+/// Most scoped tokens: listing and naming them reads each from KV, and a
+/// Worker invocation may make at most 1,000 KV operations.
+pub const MAX_TOKENS: usize = 500;
 
 /// A stored token: its name and what it may read, never the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
