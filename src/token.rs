@@ -135,10 +135,6 @@ pub struct Reach {
 }
 
 impl Access {
-    pub fn is_admin(&self) -> bool {
-        matches!(self, Access::Admin)
-    }
-
     /// Whether this reader may read `campaign`'s conversions and outbox.
     pub fn reads(&self, campaign: &str) -> bool {
         match self {
