@@ -7,6 +7,7 @@
 //! by advertisers' integrations.
 
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// Why a postback was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -222,13 +223,14 @@ impl Rejection {
         }
     }
 
-    /// The JSON a rejected postback answers with.
-    pub fn to_error_body(self) -> ErrorBody {
+    /// The JSON a rejected postback answers with: the catalog's own texts,
+    /// borrowed.
+    pub fn to_error_body(self) -> ErrorBody<'static> {
         ErrorBody {
             code: self.code(),
-            message: self.message().to_owned(),
-            reason: self.reason().to_owned(),
-            fix: self.fix().to_owned(),
+            message: Cow::Borrowed(self.message()),
+            reason: Cow::Borrowed(self.reason()),
+            fix: Cow::Borrowed(self.fix()),
             parameter: None,
             detail: None,
         }
@@ -284,18 +286,19 @@ impl BadRequest {
         )
     }
 
-    pub fn to_error_body(&self) -> ErrorBody {
+    pub fn to_error_body(&self) -> ErrorBody<'_> {
         ErrorBody {
             code: Self::CODE,
-            message: self.message(),
-            reason: "The postback could not be read, so no check was run and nothing was \
-                     recorded."
-                .to_owned(),
-            fix: format!(
+            message: Cow::Owned(self.message()),
+            reason: Cow::Borrowed(
+                "The postback could not be read, so no check was run and nothing was \
+                 recorded.",
+            ),
+            fix: Cow::Owned(format!(
                 "Fix the `{}` parameter of the postback and send it again.",
                 self.parameter
-            ),
-            parameter: Some(self.parameter.clone()),
+            )),
+            parameter: Some(&self.parameter),
             detail: None,
         }
     }
@@ -303,8 +306,9 @@ impl BadRequest {
 
 /// The facts behind a rejection (SPEC §4a `error.detail`), so that an
 /// advertiser can fix an integration from the answer alone: an object of
-/// named values, in the order added. Never holds a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// named values, written in the order of their names. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
 pub struct Detail(serde_json::Map<String, serde_json::Value>);
 
 impl Detail {
@@ -330,7 +334,11 @@ impl Detail {
     }
 
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::Value::Object(self.0.clone())
+        self.clone().into_value()
+    }
+
+    pub fn into_value(self) -> serde_json::Value {
+        serde_json::Value::Object(self.0)
     }
 
     /// This detail with the campaign's secure code hidden from every text
@@ -389,27 +397,29 @@ impl Refusal {
 
     /// The facts behind it (`bad_request`'s are its parameter and problem;
     /// an internal failure's, that a retry is safe).
-    pub fn detail(&self) -> Option<Detail> {
+    pub fn detail(&self) -> Option<Cow<'_, Detail>> {
         match self {
             Refusal::Rejected(Rejection::InternalError | Rejection::InvalidErrorCode) => {
-                Some(Detail::new().with("retry", true))
+                Some(Cow::Owned(Detail::new().with("retry", true)))
             }
             Refusal::Rejected(_) => None,
-            Refusal::Detailed(_, d) => Some(d.clone()),
-            Refusal::BadRequest(b) => Some(
+            Refusal::Detailed(_, d) => Some(Cow::Borrowed(d)),
+            Refusal::BadRequest(b) => Some(Cow::Owned(
                 Detail::new()
                     .with("parameter", b.parameter.as_str())
                     .with("problem", b.problem.as_str()),
-            ),
+            )),
         }
     }
 
-    pub fn to_error_body(&self) -> ErrorBody {
+    /// The `error` object of its answer, borrowing what it can: an answer
+    /// is written once, straight from the catalog and the detail.
+    pub fn to_error_body(&self) -> ErrorBody<'_> {
         let mut body = match self {
             Refusal::Rejected(r) | Refusal::Detailed(r, _) => r.to_error_body(),
             Refusal::BadRequest(b) => b.to_error_body(),
         };
-        body.detail = self.detail().map(|d| d.to_value());
+        body.detail = self.detail();
         body
     }
 }
@@ -429,15 +439,15 @@ impl From<BadRequest> for Refusal {
 /// The `error` object of a rejected postback's JSON answer. Fields in
 /// alphabetical order, which is the order they are written in.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ErrorBody {
+pub struct ErrorBody<'a> {
     pub code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<serde_json::Value>,
-    pub fix: String,
-    pub message: String,
+    pub detail: Option<Cow<'a, Detail>>,
+    pub fix: Cow<'static, str>,
+    pub message: Cow<'static, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parameter: Option<String>,
-    pub reason: String,
+    pub parameter: Option<&'a str>,
+    pub reason: Cow<'static, str>,
 }
 
 #[cfg(test)]
@@ -587,7 +597,7 @@ mod tests {
             body.message,
             "Bad request: parameter `sum` is not a decimal number"
         );
-        assert_eq!(body.parameter.as_deref(), Some("sum"));
+        assert_eq!(body.parameter, Some("sum"));
         assert_eq!(Refusal::from(bad).http_status(), 400);
     }
 }

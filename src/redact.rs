@@ -23,16 +23,36 @@ pub const MIN_CODE_IN_VALUE: usize = 4;
 /// `secure_code`). Redacting a name that only looks like it costs a log
 /// value; missing one leaks the code.
 pub fn is_secure_name(name: &str) -> bool {
+    if spells_secure(name) {
+        return true;
+    }
+    // Decoding can only change the letters and digits of a name that
+    // holds an escape (`+` decodes to a space, which is neither).
+    if !name.contains('%') {
+        return false;
+    }
     let once = lossy_decode(name);
-    let twice = lossy_decode(&once);
-    [name, &once, &twice].iter().any(|form| {
-        let letters: String = form
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        letters.contains("secure")
-    })
+    spells_secure(&once) || (once.contains('%') && spells_secure(&lossy_decode(&once)))
+}
+
+/// Whether the letters and digits of `text`, lowercased, contain `secure`.
+/// No proper prefix of `secure` is also its suffix, so a mismatch restarts
+/// the match at the current letter.
+fn spells_secure(text: &str) -> bool {
+    const WORD: &[u8] = b"secure";
+    let mut matched = 0;
+    for b in text.bytes().filter(u8::is_ascii_alphanumeric) {
+        let b = b.to_ascii_lowercase();
+        matched = if b == WORD[matched] {
+            matched + 1
+        } else {
+            usize::from(b == WORD[0])
+        };
+        if matched == WORD.len() {
+            return true;
+        }
+    }
+    false
 }
 
 /// Percent-decodes what it can (`+` as a space), keeping invalid escapes

@@ -185,8 +185,8 @@ pub fn verdict_refusal(code: &str, detail: &Option<serde_json::Value>) -> Refusa
 
 fn refused_body(refusal: &Refusal) -> String {
     #[derive(Serialize)]
-    struct Refused {
-        error: ErrorBody,
+    struct Refused<'a> {
+        error: ErrorBody<'a>,
         status: &'static str,
     }
     let body = Refused {

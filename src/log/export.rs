@@ -182,7 +182,7 @@ mod tests {
         let postback = Postback::from_params(Params::from_query(query).unwrap()).unwrap();
         LogDraft::from_postback(postback, false)
             .for_campaign("1001")
-            .refused(&Rejection::GoalNotFound.into(), 1_790_000_000_000, 1)
+            .refused(Rejection::GoalNotFound.into(), 1_790_000_000_000, 1)
             .with_texts()
     }
 

@@ -18,6 +18,7 @@ use crate::params::Params;
 use crate::postback::Postback;
 use crate::redact::{hidden, is_secure_name, REDACTED};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Entries are kept at least this long.
@@ -108,13 +109,15 @@ impl LoggedParams {
     /// What the log shows: by name, `secure` redacted, values cut at
     /// [`MAX_VALUE_LEN`] bytes.
     pub fn shown(&self) -> BTreeMap<String, String> {
-        self.pairs().map(|(n, v)| (n.to_owned(), v)).collect()
+        self.pairs()
+            .map(|(n, v)| (n.to_owned(), v.into_owned()))
+            .collect()
     }
 
-    fn pairs(&self) -> impl Iterator<Item = (&str, String)> {
+    fn pairs(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
         self.0.iter().map(|(name, value)| {
             let value = if is_secure_name(name) {
-                REDACTED.to_owned()
+                Cow::Borrowed(REDACTED)
             } else {
                 clip(value)
             };
@@ -235,7 +238,7 @@ impl LogDraft {
     /// its code alone (its texts are the catalog's, put back when the log
     /// is read: see [`LogEntry::with_texts`]); a `bad_request` keeps its
     /// texts, which name the parameter.
-    pub fn refused(self, refusal: &Refusal, now_ms: u64, suffix: u32) -> LogEntry {
+    pub fn refused(self, refusal: Refusal, now_ms: u64, suffix: u32) -> LogEntry {
         match refusal {
             Refusal::Rejected(rejection) => {
                 let code = rejection.code().to_owned();
@@ -250,7 +253,7 @@ impl LogDraft {
                         .get("conversion_id")
                         .and_then(|id| id.as_str())
                         .map(str::to_owned);
-                    e.detail = Some(detail.to_value());
+                    e.detail = Some(detail.into_value());
                 })
             }
             Refusal::BadRequest(_) => {
@@ -261,10 +264,10 @@ impl LogDraft {
                     "rejected",
                     Some(body.code.to_owned()),
                     |e| {
-                        e.detail = body.detail;
-                        e.message = Some(body.message);
-                        e.reason = Some(body.reason);
-                        e.fix = Some(body.fix);
+                        e.detail = body.detail.map(|d| d.into_owned().into_value());
+                        e.message = Some(body.message.into_owned());
+                        e.reason = Some(body.reason.into_owned());
+                        e.fix = Some(body.fix.into_owned());
                     },
                 )
             }
@@ -284,7 +287,7 @@ impl LogDraft {
             }),
             Verdict::Rejected { code, detail } => {
                 let refusal = crate::reply::verdict_refusal(code, detail);
-                self.refused(&refusal, now_ms, suffix)
+                self.refused(refusal, now_ms, suffix)
             }
         }
     }
@@ -347,15 +350,15 @@ pub fn entry_id(now_ms: u64, suffix: u32) -> String {
 
 /// A value for the log: cut at [`MAX_VALUE_LEN`] bytes (on a character
 /// boundary), with `…` to show it was.
-fn clip(value: &str) -> String {
+fn clip(value: &str) -> Cow<'_, str> {
     if value.len() <= MAX_VALUE_LEN {
-        return value.to_owned();
+        return Cow::Borrowed(value);
     }
     let mut end = MAX_VALUE_LEN;
     while !value.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &value[..end])
+    Cow::Owned(format!("{}…", &value[..end]))
 }
 
 /// A log query (SPEC §7): `campaign_id`, `code` (`accepted` or a
@@ -687,7 +690,7 @@ mod tests {
     fn refused_entries_carry_the_catalog_texts_and_redact_secure() {
         let e = draft("click_id=abc&secure=s3cr3t&goal=1&x=1")
             .for_campaign("1001")
-            .refused(&Rejection::SecureCodeInvalid.into(), 1_790_000_000_123, 7);
+            .refused(Rejection::SecureCodeInvalid.into(), 1_790_000_000_123, 7);
         assert_eq!(e.result, "rejected");
         assert_eq!(e.code.as_deref(), Some("secure_code_invalid"));
         // Stored by code; read with the catalog's texts.
@@ -850,10 +853,17 @@ mod tests {
             "%73ecure",
             "sec%75re",
             "x_secure_y",
+            "ssecure",
+            "sesecure",
+            "%2573ecure",
+            "s.e-c_u r+e",
+            "s%ecure",
         ] {
             assert!(is_secure_name(name), "{name}");
         }
-        for name in ["sum", "goal", "sec", "cure", "click_id"] {
+        for name in [
+            "sum", "goal", "sec", "cure", "click_id", "secur", "%73ecur", "secu%",
+        ] {
             assert!(!is_secure_name(name), "{name}");
         }
     }
@@ -965,7 +975,7 @@ mod tests {
 
     #[test]
     fn merge_is_newest_first_and_adds_counts() {
-        let entry = |ms| draft("click_id=a").refused(&Rejection::CapReached.into(), ms, 0);
+        let entry = |ms| draft("click_id=a").refused(Rejection::CapReached.into(), ms, 0);
         let a = LogPage {
             entries: vec![entry(5), entry(1)],
             counts: [("cap_reached".into(), 2)].into(),
@@ -992,7 +1002,7 @@ mod tests {
     #[test]
     fn chunks_carry_whole_entries_redacted_with_their_counts() {
         let refused = draft("click_id=c1&secure=s3cret").refused(
-            &Refusal::Rejected(Rejection::GoalNotFound),
+            Refusal::Rejected(Rejection::GoalNotFound),
             1_700_000_000_000,
             7,
         );

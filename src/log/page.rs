@@ -325,7 +325,7 @@ mod tests {
         .unwrap();
         LogDraft::from_postback(postback, true)
             .for_campaign("1001")
-            .refused(&Rejection::GoalNotFound.into(), at_ms, 1)
+            .refused(Rejection::GoalNotFound.into(), at_ms, 1)
             .with_texts()
     }
 

@@ -112,12 +112,13 @@ fn refuse(
     refusal: Refusal,
     campaign_exists: bool,
 ) -> Reply {
+    let reply = Reply::refused(&refusal);
     let entry =
         draft
             .sent_from(source)
-            .refused(&refusal, platform::now_millis(), platform::nonce_u32());
+            .refused(refusal, platform::now_millis(), platform::nonce_u32());
     log_queue::push(env, ctx, entry, campaign_exists);
-    Reply::refused(&refusal)
+    reply
 }
 
 /// The log draft of an unreadable postback, given to its campaign (with
