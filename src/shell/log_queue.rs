@@ -11,8 +11,8 @@
 //! flush of every destination [`WINDOW_MS`] later; `waitUntil` keeps the
 //! isolate alive for it, so an entry is not lost when the request that
 //! made it ends. What a crash of the isolate can lose is the window not yet
-//! written: at most a second (or [`MAX_WAITING`] entries) of one isolate's
-//! entries.
+//! written: at most a second (or [`MAX_WAITING_BYTES`] of entries) of one
+//! isolate's entries.
 
 use super::{log_bucket, object_client};
 use crate::log::bucket;
@@ -29,23 +29,30 @@ use worker::{console_error, Context, Delay, Env};
 /// and bounds the writes to one per destination per isolate per second,
 /// however hot the campaign (docs/SCALING.md).
 const WINDOW_MS: u64 = 1000;
-/// Past this many waiting entries, a flush starts at once (memory bound
-/// under a flood).
-const MAX_WAITING: usize = 500;
+/// Past this many bytes of waiting entries (every copy counted), a flush
+/// starts at once: the memory bound under a flood. A write costs a storage
+/// request whatever it holds (R2 bills each as a Class A operation), so
+/// the bound is in bytes, not entries: about 1,700 typical entries, each
+/// in two chunks.
+const MAX_WAITING_BYTES: usize = 2 << 20;
 
 thread_local! {
     static WAITING: RefCell<HashMap<String, ChunkWriter>> = RefCell::new(HashMap::new());
     static SCHEDULED: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<usize> = const { Cell::new(0) };
+    /// Bytes waiting, every copy counted.
+    static BYTES: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Where an entry waits: the bucket prefixes of its campaign and of all
 /// campaigns if the campaign exists, else the unattributed log. Unknown
 /// campaigns get no storage of their own.
-fn destinations(entry: &LogEntry, campaign_exists: bool) -> Vec<String> {
+fn destinations(entry: &LogEntry, campaign_exists: bool) -> [Option<String>; 2] {
     match (&entry.campaign_id, campaign_exists) {
-        (Some(campaign), true) => vec![bucket::prefix(Some(campaign)), bucket::ALL.to_owned()],
-        _ => vec![object_client::unattributed().to_owned()],
+        (Some(campaign), true) => [
+            Some(bucket::prefix(Some(campaign))),
+            Some(bucket::ALL.to_owned()),
+        ],
+        _ => [Some(object_client::unattributed().to_owned()), None],
     }
 }
 
@@ -54,20 +61,23 @@ pub fn push(env: &Env, ctx: &Context, entry: LogEntry, campaign_exists: bool) {
     let Ok(json) = serde_json::to_string(&entry) else {
         return;
     };
-    WAITING.with(|w| {
+    let added = WAITING.with(|w| {
         let mut waiting = w.borrow_mut();
-        for destination in destinations(&entry, campaign_exists) {
+        let mut added = 0;
+        for destination in destinations(&entry, campaign_exists).into_iter().flatten() {
             waiting
                 .entry(destination)
                 .or_default()
                 .push_serialized(&entry, &json);
+            added += json.len() + 1;
         }
+        added
     });
-    let waiting = COUNT.with(|c| {
-        c.set(c.get() + 1);
-        c.get()
+    let waiting = BYTES.with(|b| {
+        b.set(b.get() + added);
+        b.get()
     });
-    let full = waiting >= MAX_WAITING;
+    let full = waiting >= MAX_WAITING_BYTES;
     if SCHEDULED.with(|s| s.replace(true)) && !full {
         return;
     }
@@ -82,7 +92,7 @@ pub fn push(env: &Env, ctx: &Context, entry: LogEntry, campaign_exists: bool) {
 
 async fn flush(env: &Env) {
     let chunks = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
-    COUNT.with(|c| c.set(0));
+    BYTES.with(|b| b.set(0));
     SCHEDULED.with(|s| s.set(false));
     let writes = chunks.into_iter().map(|(destination, chunk)| async move {
         if destination == object_client::unattributed() {
