@@ -4,7 +4,7 @@
 // worker's floor (/healthz: same isolate, no KV, no Durable Object).
 // Compare ratios measured in one run, never absolute figures across runs.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintClick } from "../tests/support/click.mjs";
@@ -82,6 +82,8 @@ function wrk(url, script, server) {
 }
 
 const state = mkdtempSync(join(tmpdir(), "load-bench-"));
+// The servers' state (a run writes a few hundred MB of log) goes with them.
+process.on("exit", () => rmSync(state, { recursive: true, force: true }));
 // The worker as built (make bench builds it first), without wrangler.toml's
 // [build] section: wrangler's watcher would otherwise rebuild mid-run.
 const config = join(state, "wrangler.toml");

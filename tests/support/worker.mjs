@@ -1,7 +1,7 @@
 // Starts the built worker (js/entry.mjs over build/index.js) in Miniflare with real local KV
 // and SQLite Durable Objects, and gives tests small helpers to talk to it.
 import { Miniflare } from "miniflare";
-import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintClick } from "./click.mjs";
@@ -25,9 +25,14 @@ export const WORKER_SCRIPT = {
   compatibilityDate: "2025-09-01",
 };
 
-/** A fresh directory for persisted state, so a test can restart on it. */
+/**
+ * A fresh directory for persisted state, so a test can restart on it;
+ * removed when the test file's process exits.
+ */
 export function stateDir() {
-  return mkdtempSync(join(tmpdir(), "postback-edge-"));
+  const dir = mkdtempSync(join(tmpdir(), "postback-edge-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /**
