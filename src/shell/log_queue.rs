@@ -32,9 +32,10 @@ const WINDOW_MS: u64 = 1000;
 /// Past this many bytes of waiting entries (every copy counted), a flush
 /// starts at once: the memory bound under a flood. A write costs a storage
 /// request whatever it holds (R2 bills each as a Class A operation), so
-/// the bound is in bytes, not entries: about 1,700 typical entries, each
-/// in two chunks.
-const MAX_WAITING_BYTES: usize = 2 << 20;
+/// the bound is in bytes, not entries: about 1,300 typical entries, each in
+/// two chunks. It keeps any one chunk under the 2 MB a row of the
+/// unattributed log's SQLite table may hold (a chunk is a row there).
+const MAX_WAITING_BYTES: usize = 3 << 19;
 
 thread_local! {
     static WAITING: RefCell<HashMap<String, ChunkWriter>> = RefCell::new(HashMap::new());
