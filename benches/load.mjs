@@ -82,8 +82,32 @@ function wrk(url, script, server) {
 }
 
 const state = mkdtempSync(join(tmpdir(), "load-bench-"));
-// The servers' state (a run writes a few hundred MB of log) goes with them.
-process.on("exit", () => rmSync(state, { recursive: true, force: true }));
+// The servers' state (a run writes a few hundred MB of log) goes with them,
+// once they have stopped writing it (`stopServers`); after a failure, as
+// much of it as can go.
+process.on("exit", () => {
+  try {
+    rmSync(state, { recursive: true, force: true });
+  } catch {}
+});
+
+/** Stops the servers and waits until every process of theirs has ended. */
+async function stopServers() {
+  const alive = (pgid) => readdirSync("/proc").some((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) === pgid;
+    } catch {
+      return false;
+    }
+  });
+  for (const child of children) {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {}
+  }
+  for (let i = 0; i < 100 && children.some((c) => alive(c.pid)); i++) await new Promise((r) => setTimeout(r, 100));
+}
 // The worker as built (make bench builds it first), without wrangler.toml's
 // [build] section: wrangler's watcher would otherwise rebuild mid-run.
 const config = join(state, "wrangler.toml");
@@ -197,4 +221,5 @@ const status = rows.map(([who, route, r]) => `${who} ${route}: ${r.non2xx} non-2
 console.log(`(answers other than 2xx, expected on rejection routes: ${status})`);
 if (runs[NEW].some((r) => r.non2xx > 0)) console.log("WARNING: some new conversions were refused; that route's figure is not of new conversions alone");
 origin.close();
+await stopServers();
 process.exit(0);

@@ -31,7 +31,13 @@ export const WORKER_SCRIPT = {
  */
 export function stateDir() {
   const dir = mkdtempSync(join(tmpdir(), "postback-edge-"));
-  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  process.on("exit", () => {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A worker still writing to it: the system's temp cleanup takes it.
+    }
+  });
   return dir;
 }
 
