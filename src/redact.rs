@@ -36,23 +36,13 @@ pub fn is_secure_name(name: &str) -> bool {
 }
 
 /// Whether the letters and digits of `text`, lowercased, contain `secure`.
-/// No proper prefix of `secure` is also its suffix, so a mismatch restarts
-/// the match at the current letter.
 fn spells_secure(text: &str) -> bool {
-    const WORD: &[u8] = b"secure";
-    let mut matched = 0;
-    for b in text.bytes().filter(u8::is_ascii_alphanumeric) {
-        let b = b.to_ascii_lowercase();
-        matched = if b == WORD[matched] {
-            matched + 1
-        } else {
-            usize::from(b == WORD[0])
-        };
-        if matched == WORD.len() {
-            return true;
-        }
-    }
-    false
+    let letters: String = text
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    letters.contains("secure")
 }
 
 /// Percent-decodes what it can (`+` as a space), keeping invalid escapes

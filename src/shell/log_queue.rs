@@ -47,13 +47,10 @@ thread_local! {
 /// Where an entry waits: the bucket prefixes of its campaign and of all
 /// campaigns if the campaign exists, else the unattributed log. Unknown
 /// campaigns get no storage of their own.
-fn destinations(entry: &LogEntry, campaign_exists: bool) -> [Option<String>; 2] {
+fn destinations(entry: &LogEntry, campaign_exists: bool) -> Vec<String> {
     match (&entry.campaign_id, campaign_exists) {
-        (Some(campaign), true) => [
-            Some(bucket::prefix(Some(campaign))),
-            Some(bucket::ALL.to_owned()),
-        ],
-        _ => [Some(object_client::unattributed().to_owned()), None],
+        (Some(campaign), true) => vec![bucket::prefix(Some(campaign)), bucket::ALL.to_owned()],
+        _ => vec![object_client::unattributed().to_owned()],
     }
 }
 
@@ -65,7 +62,7 @@ pub fn push(env: &Env, ctx: &Context, entry: LogEntry, campaign_exists: bool) {
     let added = WAITING.with(|w| {
         let mut waiting = w.borrow_mut();
         let mut added = 0;
-        for destination in destinations(&entry, campaign_exists).into_iter().flatten() {
+        for destination in destinations(&entry, campaign_exists) {
             waiting
                 .entry(destination)
                 .or_default()
