@@ -79,12 +79,16 @@ pub fn render_error_page(body: &str) -> String {
 }
 
 /// The page for `page` (already merged and limited), as filtered by
-/// `query`; `typed` are the filters as the reader typed them, `next` the
-/// query string of the following page, if there is one. Times show in
-/// `local_time`'s zone when one is given (validated before), else UTC.
-pub fn render_page(page: &LogPage, query: &LogQuery, typed: &Params, next: Option<&str>) -> String {
-    // Checked when the request was read: an unknown zone never gets here.
-    let zone = local_zone(typed).ok().flatten();
+/// `query`; `typed` are the filters as the reader typed them, `zone` the
+/// one times show in (`local_zone`; UTC without one), `next` the query
+/// string of the following page, if there is one.
+pub fn render_page(
+    page: &LogPage,
+    query: &LogQuery,
+    typed: &Params,
+    zone: Option<&Timezone>,
+    next: Option<&str>,
+) -> String {
     let mut html = String::with_capacity(8 * 1024 + page.entries.len() * 1024);
     head(&mut html);
 
@@ -192,7 +196,7 @@ pub fn render_page(page: &LogPage, query: &LogQuery, typed: &Params, next: Optio
              <td class=\"{result}\">{result}{dry}</td><td>{outcome}</td><td><code>{params}</code></td></tr>",
             result = escape(&e.result),
             code = escape(super::count_key(e)),
-            time = escape(&shown_time(&e.id, &e.time, zone.as_ref())),
+            time = escape(&shown_time(&e.id, &e.time, zone)),
             campaign = opt(&e.campaign_id),
             click = opt(&e.click_id),
             partner = opt(&e.partner_id),
@@ -362,7 +366,7 @@ mod tests {
             hours: [(1_789_999_200_000, [0, 3])].into(),
         };
         let typed = Params::from_query("campaign_id=%3Cb%3E&since=%22%3E%3Ci%3E").unwrap();
-        let html = render_page(&page, &query(100), &typed, Some("before=1"));
+        let html = render_page(&page, &query(100), &typed, None, Some("before=1"));
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!html.contains("<b>\""), "filter values are escaped");
@@ -388,7 +392,7 @@ mod tests {
             hours: [(h, [2, 1]), (h + 3 * HOUR_MS, [0, 4])].into(),
             ..LogPage::default()
         };
-        let html = render_page(&page, &query(10), &Params::default(), None);
+        let html = render_page(&page, &query(10), &Params::default(), None, None);
         let drawn = bars(&html);
         assert_eq!(drawn.len(), 4);
         assert_eq!((drawn[0].1, drawn[0].2), (2, 1));
@@ -405,7 +409,7 @@ mod tests {
             .into(),
             ..LogPage::default()
         };
-        let html = render_page(&page, &query(10), &Params::default(), None);
+        let html = render_page(&page, &query(10), &Params::default(), None, None);
         let drawn = bars(&html);
         let total: Vec<u64> = drawn.iter().map(|b| b.1 + b.2).collect();
         assert_eq!(total.iter().sum::<u64>(), 8);
@@ -413,7 +417,13 @@ mod tests {
         assert_eq!(drawn[0].0.len(), "2026-10-03".len());
         assert!(html.contains("Postbacks per day"));
         // Nothing counted, no chart.
-        let html = render_page(&LogPage::default(), &query(10), &Params::default(), None);
+        let html = render_page(
+            &LogPage::default(),
+            &query(10),
+            &Params::default(),
+            None,
+            None,
+        );
         assert!(bars(&html).is_empty());
     }
 
@@ -423,10 +433,11 @@ mod tests {
             entries: vec![goal_not_found(1_790_000_000_000)],
             ..LogPage::default()
         };
-        let utc = render_page(&page, &query(10), &Params::default(), None);
+        let utc = render_page(&page, &query(10), &Params::default(), None, None);
         assert!(utc.contains("<td>2026-09-21T14:13:20.000Z</td>"));
         let typed = Params::from_query("local_time=Europe/Berlin").unwrap();
-        let berlin = render_page(&page, &query(10), &typed, None);
+        let zone = local_zone(&typed).unwrap();
+        let berlin = render_page(&page, &query(10), &typed, zone.as_ref(), None);
         assert!(berlin.contains("<td>2026-09-21T16:13:20+02:00</td>"));
         let unknown = Params::from_query("local_time=Mars/Olympus").unwrap();
         assert_eq!(local_zone(&unknown).unwrap_err().parameter(), "local_time");
@@ -434,7 +445,13 @@ mod tests {
 
     #[test]
     fn empty_page_says_so() {
-        let html = render_page(&LogPage::default(), &query(10), &Params::default(), None);
+        let html = render_page(
+            &LogPage::default(),
+            &query(10),
+            &Params::default(),
+            None,
+            None,
+        );
         assert!(html.contains("No postbacks match"));
         assert!(!html.contains("id=\"next\""));
     }

@@ -14,6 +14,7 @@ use crate::log::export::Format;
 use crate::log::{merge, render_error_page, render_page, LogAnswer, LogPage, LogQuery, MAX_LIMIT};
 use crate::params::Params;
 use crate::reply::Reply;
+use crate::timezone::Timezone;
 use crate::token::{Access, Reach};
 use serde_json::json;
 use worker::js_sys::Uint8Array;
@@ -30,12 +31,13 @@ fn unavailable(what: &str, e: &str) -> Reply {
 }
 
 /// A log request, read: the query, the parameters as given, the export
-/// format, where the reader may read.
+/// format, the zone times show in, where the reader may read.
 struct LogRequest {
     query: LogQuery,
     /// The parameters as the reader typed them (the page shows them).
     typed: Params,
     format: Option<Format>,
+    zone: Option<Timezone>,
     reach: Reach,
 }
 
@@ -48,7 +50,7 @@ fn read_log_request(env: &Env, access: &Access, raw: &str) -> Result<LogRequest,
     let params = Params::from_query(raw).map_err(bad)?;
     let mut query = LogQuery::from_params(&params).map_err(bad)?;
     let format = Format::from_params(&params).map_err(bad)?;
-    crate::log::local_zone(&params).map_err(bad)?;
+    let zone = crate::log::local_zone(&params).map_err(bad)?;
     let click = query.click_id.as_deref().and_then(|id| {
         let keys = super::postback::click_keys(env)?;
         crate::click::Click::verify(id, &keys).ok()
@@ -61,6 +63,7 @@ fn read_log_request(env: &Env, access: &Access, raw: &str) -> Result<LogRequest,
         query,
         typed: params,
         format,
+        zone,
         reach,
     })
 }
@@ -213,7 +216,13 @@ pub async fn log_page(access: &Access, raw: &str, env: &Env) -> Reply {
             let next = next_before(&page, query).map(|last| query.next_page(&last, since));
             Reply::html(
                 200,
-                render_page(&page, query, &request.typed, next.as_deref()),
+                render_page(
+                    &page,
+                    query,
+                    &request.typed,
+                    request.zone.as_ref(),
+                    next.as_deref(),
+                ),
             )
         }
         Err(e) => {
