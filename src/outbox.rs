@@ -122,9 +122,30 @@ pub fn delivered(status: u16) -> bool {
     (200..300).contains(&status)
 }
 
+/// Whether an object should be listed among those with deliveries
+/// waiting, after a run of its alarm in which some delivery `failed` and
+/// after which messages are `left`: listed once a delivery fails, unlisted
+/// once nothing is left; `None` leaves the listing as it is (what was due
+/// went out, and more waits its turn).
+pub fn listed_after_run(failed: bool, left: bool) -> Option<bool> {
+    match (failed, left) {
+        (true, _) => Some(true),
+        (false, false) => Some(false),
+        (false, true) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_object_is_listed_from_a_failed_delivery_until_its_outbox_is_empty() {
+        assert_eq!(listed_after_run(true, true), Some(true));
+        assert_eq!(listed_after_run(true, false), Some(true));
+        assert_eq!(listed_after_run(false, false), Some(false));
+        assert_eq!(listed_after_run(false, true), None);
+    }
 
     #[test]
     fn signs_like_the_standard_webhooks_libraries() {

@@ -208,12 +208,7 @@ pub async fn deliver_due(state: &State, env: &Env, marked: &Cell<Option<bool>>) 
         .map(|row| row.int(0))
         .transpose()?
         .unwrap_or(0);
-    let waiting = match (failed > 0, left > 0) {
-        (true, _) => Some(true),
-        (false, false) => Some(false),
-        // Delivered what was due, more waits: the mark stays as it is.
-        (false, true) => None,
-    };
+    let waiting = outbox::listed_after_run(failed > 0, left > 0);
     if let (Some(waiting), Some(name)) = (waiting, state.id().name()) {
         if marked.get() != Some(waiting) {
             // A failed mark is tried again after the next run; nothing
