@@ -6,7 +6,6 @@ import { createHmac } from "node:crypto";
 import { ORIGIN_SECRET, startWorker, stateDir, storedObjects, testClick } from "./support/worker.mjs";
 import { campaign } from "./support/campaigns.mjs";
 import { eventually, sleep } from "./support/wait.mjs";
-
 import { startOrigin } from "../scripts/origin.mjs";
 
 const FAST_RETRIES = { OUTBOX_RETRY_BASE_MS: "300", ORIGIN_TIMEOUT_MS: "1000" };

@@ -25,19 +25,24 @@ export const WORKER_SCRIPT = {
   compatibilityDate: "2025-09-01",
 };
 
+const stateDirs = [];
+process.on("exit", () => {
+  for (const dir of stateDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A worker still writing to it: the system's temp cleanup takes it.
+    }
+  }
+});
+
 /**
  * A fresh directory for persisted state, so a test can restart on it;
  * removed when the test file's process exits.
  */
 export function stateDir() {
   const dir = mkdtempSync(join(tmpdir(), "postback-edge-"));
-  process.on("exit", () => {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // A worker still writing to it: the system's temp cleanup takes it.
-    }
-  });
+  stateDirs.push(dir);
   return dir;
 }
 
