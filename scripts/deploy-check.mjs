@@ -3,13 +3,14 @@
 // passes Cloudflare's size limit for a Worker (3 MiB after compression on
 // the Free plan, which every account can deploy to; 10 MiB on paid plans).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
 const LIMIT_KIB = 3 * 1024;
 const outdir = mkdtempSync(join(tmpdir(), "postback-edge-deploy-"));
+process.on("exit", () => rmSync(outdir, { recursive: true, force: true }));
 const output = execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], {
   encoding: "utf8",
   stdio: ["ignore", "pipe", "inherit"],
