@@ -7,7 +7,7 @@
 // fetch handler in turn, in the isolate, and each figure is the time of
 // such a loop less an empty one, per request, median of the rounds.
 // Ours includes everything it does for a postback: our log entry for each
-// edge rejection, batched and written to the campaign object once a second
+// edge rejection, batched and written to the R2 bucket once a second
 // (the peer logs nothing).
 import { Miniflare } from "miniflare";
 import { performance } from "node:perf_hooks";

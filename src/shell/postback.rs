@@ -201,8 +201,6 @@ pub async fn postback(
             );
         }
     };
-    // Reading a request header costs two calls into JavaScript: only for
-    // campaigns that check the sender.
     let now = platform::now_seconds();
     let submission = match edge::admit(
         &identified,
