@@ -3,6 +3,9 @@
 // reads, not the number of campaigns.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { ORIGIN_SECRET, startWorker, stateDir, storedObjects, testClick } from "./support/worker.mjs";
 import { campaign, freshId } from "./support/campaigns.mjs";
 import { eventually } from "./support/wait.mjs";
@@ -56,6 +59,88 @@ describe("network scale", () => {
     } finally {
       await worker.dispose();
       await origin.close();
+    }
+  });
+
+  test("a conversion waiting for its origin costs its object at most 1,300 bytes", { timeout: 120_000 }, async () => {
+    // The origin refuses everything: each conversion keeps its outbox row,
+    // and a pending one its whole record too (docs/SCALING.md: how long an
+    // object lasts when its origin takes nothing).
+    const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
+    origin.setMode("fail");
+    const worker = await startWorker({ bindings: { ORIGIN_URL: origin.url } });
+    try {
+      const time = Math.floor(Date.now() / 1000) - 60;
+      for (const status of ["approved", "pending"]) {
+        const c = campaign();
+        await worker.putCampaign(c);
+        const convert = async (i) => {
+          const res = await worker.postback({ click_id: testClick({ campaign: c.id, time }), status, action_id: `order-${i}` });
+          assert.equal(res.status, 200, res.text);
+        };
+        await convert(-1);
+        const stats = async () => (await worker.admin(`/v1/campaigns/${c.id}/stats`)).json;
+        const before = await stats();
+        await inParallel(500, 8, convert);
+        const after = await stats();
+        assert.equal(after.outbox, 501, "nothing was delivered");
+        const perConversion = (after.database_bytes - before.database_bytes) / 500;
+        console.log(`# object storage: ${perConversion.toFixed(0)} bytes per ${status} conversion waiting for the origin`);
+        assert.ok(perConversion <= 1300, `${perConversion} bytes per ${status} conversion`);
+      }
+    } finally {
+      await worker.dispose();
+      await origin.close();
+    }
+  });
+
+  test("identities past their window go within seconds, however many are due", { timeout: 120_000 }, async () => {
+    const dir = stateDir();
+    const c = campaign({ dedupe_window_days: 1 });
+    const click = testClick({ campaign: c.id, time: Math.floor(Date.now() / 1000) - 60 });
+    let worker = await startWorker({ persist: dir });
+    try {
+      await worker.putCampaign(c);
+      assert.equal((await worker.postback({ click_id: click })).status, 200);
+    } finally {
+      await worker.dispose();
+    }
+    // 5,000 settled conversions whose last change was two days ago, as a
+    // campaign taking hundreds a second leaves a day-long window behind
+    // it, written with Python's sqlite3 into the object's database.
+    const python = `
+import os, sqlite3, sys, time
+for path in sys.argv[1:]:
+    db = sqlite3.connect(path)
+    if db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'known'").fetchone()[0] == 0: continue
+    if db.execute("SELECT COUNT(*) FROM known").fetchone()[0] != 1: continue
+    old = int(time.time()) - 2 * 86400
+    db.executemany("INSERT INTO known (key, id, status, revision, updated_at) VALUES (?, ?, 'approved', 1, ?)",
+        [(os.urandom(16), "cv_old%016d" % i, old) for i in range(5000)])
+    db.commit()
+    print(path)
+`;
+    const objects = join(dir, "do", "-CampaignObject");
+    const files = readdirSync(objects).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite").map((f) => join(objects, f));
+    assert.equal(execFileSync("python3", ["-c", python, ...files], { encoding: "utf8" }).trim().split("\n").length, 1);
+
+    worker = await startWorker({ persist: dir });
+    try {
+      const stats = async () => (await worker.admin(`/v1/campaigns/${c.id}/stats`)).json;
+      assert.equal((await stats()).conversions, 5001);
+      // Each postback lets the object forget a batch; it comes back a
+      // second later while more are due, not a minute later.
+      const started = Date.now();
+      const left = await eventually(async () => {
+        const repeat = await worker.postback({ click_id: click });
+        assert.equal(repeat.status, 409, "the conversion inside its window is still remembered");
+        const s = await stats();
+        return s.conversions === 1 && s;
+      }, { ms: 30_000, what: "5,000 identities forgotten" });
+      console.log(`# 5,000 identities past their window forgotten in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      assert.equal(left.conversions, 1);
+    } finally {
+      await worker.dispose();
     }
   });
 

@@ -91,6 +91,12 @@ pub struct CampaignObject {
     alarm_pending: Cell<bool>,
     /// When log retention last ran.
     pruned_at: Cell<u64>,
+    /// When the object next forgets conversions past their window (Unix
+    /// milliseconds; 0: at its first postback).
+    forget_at: Cell<u64>,
+    /// Whether it is past [`STORAGE_SOFT_LIMIT`], forgetting its oldest
+    /// conversions before their window ends.
+    forgetting_early: Cell<bool>,
     /// What the bucket was last told of this object's outbox
     /// (`delivery::deliver_due`).
     outbox_marked: Cell<Option<bool>>,
@@ -106,6 +112,8 @@ impl CampaignObject {
             schema_ready: Cell::new(false),
             alarm_pending: Cell::new(false),
             pruned_at: Cell::new(0),
+            forget_at: Cell::new(0),
+            forgetting_early: Cell::new(false),
             outbox_marked: Cell::new(None),
         }
     }
@@ -332,22 +340,44 @@ impl CampaignObject {
             }
             _ => false,
         };
-        if self.prune_due(now_ms).is_some() {
-            // Identities past the window are forgotten already (`decide`
-            // treats them as new); their rows go here, a batch at a time.
+        if now_ms >= self.forget_at.get() {
             let remembered = ledger::remembered_since(now, submission.dedupe_window_days);
-            let full = self.sql().database_size() as u64 > STORAGE_SOFT_LIMIT;
-            if let Err(e) = forget(&self.sql(), remembered, full) {
-                console_error!(
-                    "forgetting old conversions of {}: {e}",
-                    submission.campaign_id
-                );
-            }
+            self.forget_past_window(now_ms, remembered, submission.campaign_id.as_str());
         }
         if committed {
             self.wake_outbox().await;
         }
         to_json(&decision.verdict())
+    }
+
+    /// Identities past the window are forgotten already (`decide` treats
+    /// them as new); their rows go here, a batch at a time, and again a
+    /// second later while more are due. `remembered`: the window's start
+    /// (Unix seconds).
+    fn forget_past_window(&self, now_ms: u64, remembered: i64, campaign_id: &str) {
+        let forgetting = forget(&self.sql(), remembered).unwrap_or_else(|e| {
+            console_error!("forgetting old conversions of {campaign_id}: {e}");
+            Forgetting::Done
+        });
+        let early = forgetting == Forgetting::Early;
+        if early != self.forgetting_early.replace(early) {
+            // Said once each way, not on every batch.
+            let (place, effect) = if early {
+                (
+                    "past",
+                    "forgets its oldest conversions before their window ends",
+                )
+            } else {
+                ("back under", "remembers conversions for their whole window")
+            };
+            console_error!("campaign {campaign_id}: its object is {place} {STORAGE_SOFT_LIMIT} bytes, and {effect}");
+        }
+        let wait = if forgetting == Forgetting::Done {
+            FORGET_EVERY_MS
+        } else {
+            FORGET_AGAIN_MS
+        };
+        self.forget_at.set(now_ms.saturating_add(wait));
     }
 
     /// Asks for an alarm now, so the outbox is delivered. A failure here
@@ -374,28 +404,64 @@ impl CampaignObject {
 }
 
 /// The database size past which an object forgets its oldest conversions
-/// even inside their window, so that it never reaches the platform's 10 GB
-/// (where every write, postbacks included, would fail): a campaign hot
-/// enough for its window not to fit remembers as much of it as fits
-/// (docs/SCALING.md), and never starts refusing postbacks.
+/// even inside their window, so that conversions never take it to the
+/// platform's 10 GB (where every write, postbacks included, would fail): a
+/// campaign hot enough for its window not to fit remembers as much of it
+/// as fits (docs/SCALING.md). Only an outbox the origin does not take can
+/// fill it; messages are never dropped.
 const STORAGE_SOFT_LIMIT: u64 = 8 << 30;
 
+/// How often an object looks for conversions past their window.
+const FORGET_EVERY_MS: u64 = 60_000;
+/// How soon it comes back while some remain: forgetting a thousand a
+/// second outpaces any rate of new conversions one object takes
+/// (docs/SCALING.md), so what it keeps follows the window however hot the
+/// campaign.
+const FORGET_AGAIN_MS: u64 = 1_000;
+/// Conversions forgotten at a time, so that no postback waits for a long
+/// delete.
+const FORGET_BATCH: i64 = 1_000;
+
+/// What is left to forget after a batch.
+#[derive(Debug, PartialEq, Eq)]
+enum Forgetting {
+    /// Nothing past the window.
+    Done,
+    /// More conversions past their window.
+    More,
+    /// The object is still past [`STORAGE_SOFT_LIMIT`].
+    Early,
+}
+
 /// Forgets conversions whose last change is older than `remembered` (Unix
-/// seconds) or, with `full`, the oldest ones whatever their age, a
-/// thousand at a time so that no postback waits for a long delete.
-fn forget(sql: &worker::SqlStorage, remembered: i64, full: bool) -> Result<()> {
-    let oldest_allowed = if full { i64::MAX } else { remembered };
+/// seconds) or, past [`STORAGE_SOFT_LIMIT`], the oldest ones whatever their
+/// age, a batch at a time.
+fn forget(sql: &worker::SqlStorage, remembered: i64) -> Result<Forgetting> {
+    let full = || sql.database_size() as u64 > STORAGE_SOFT_LIMIT;
+    let was_full = full();
+    let oldest_allowed = if was_full { i64::MAX } else { remembered };
     sql.exec(
         "DELETE FROM known WHERE key IN
-             (SELECT key FROM known WHERE updated_at < ? ORDER BY updated_at LIMIT 1000)",
-        vec![worker::SqlStorageValue::try_from_i64(
-            oldest_allowed.min(9_007_199_254_740_991),
-        )?],
+             (SELECT key FROM known WHERE updated_at < ? ORDER BY updated_at LIMIT ?)",
+        vec![
+            worker::SqlStorageValue::try_from_i64(oldest_allowed.min(9_007_199_254_740_991))?,
+            worker::SqlStorageValue::Integer(FORGET_BATCH),
+        ],
     )?;
-    if full {
-        console_error!("this campaign's object passed {STORAGE_SOFT_LIMIT} bytes: its oldest conversions are forgotten before their dedupe window ends");
+    if was_full && full() {
+        return Ok(Forgetting::Early);
     }
-    Ok(())
+    let past_window = rows::first(sql.exec(
+        "SELECT 1 FROM known WHERE updated_at < ? LIMIT 1",
+        vec![worker::SqlStorageValue::try_from_i64(
+            remembered.min(9_007_199_254_740_991),
+        )?],
+    )?)?;
+    Ok(if past_window.is_some() {
+        Forgetting::More
+    } else {
+        Forgetting::Done
+    })
 }
 
 /// A method's argument from JSON the edge wrote.
