@@ -351,27 +351,20 @@ impl CampaignObject {
     }
 
     /// Identities past the window are forgotten already (`decide` treats
-    /// them as new); their rows go here, a batch at a time, and again a
-    /// second later while more are due. `remembered`: the window's start
-    /// (Unix seconds).
+    /// them as new); their rows go here, a batch at a time: again a second
+    /// later after a batch that found some, else a minute later.
+    /// `remembered`: the window's start (Unix seconds).
     fn forget_past_window(&self, now_ms: u64, remembered: i64, campaign_id: &str) {
         let forgetting = forget(&self.sql(), remembered).unwrap_or_else(|e| {
             console_error!("forgetting old conversions of {campaign_id}: {e}");
             Forgetting::Done
         });
         let early = forgetting == Forgetting::Early;
-        if early != self.forgetting_early.replace(early) {
-            // Said once each way, not on every batch.
-            let (place, effect) = if early {
-                (
-                    "past",
-                    "forgets its oldest conversions before their window ends",
-                )
-            } else {
-                ("back under", "remembers conversions for their whole window")
-            };
-            console_error!("campaign {campaign_id}: its object is {place} {STORAGE_SOFT_LIMIT} bytes, and {effect}");
+        // Said when it starts, not on every batch.
+        if early && !self.forgetting_early.get() {
+            console_error!("campaign {campaign_id}: its object passed {STORAGE_SOFT_LIMIT} bytes, and forgets its oldest conversions before their dedupe window ends");
         }
+        self.forgetting_early.set(early);
         let wait = if forgetting == Forgetting::Done {
             FORGET_EVERY_MS
         } else {
@@ -413,21 +406,21 @@ const STORAGE_SOFT_LIMIT: u64 = 8 << 30;
 
 /// How often an object looks for conversions past their window.
 const FORGET_EVERY_MS: u64 = 60_000;
-/// How soon it comes back while some remain: forgetting a thousand a
-/// second outpaces any rate of new conversions one object takes
-/// (docs/SCALING.md), so what it keeps follows the window however hot the
-/// campaign.
+/// How soon it comes back after a batch that forgot some: forgetting up
+/// to a thousand a second outpaces any rate of new conversions one object
+/// takes (docs/SCALING.md), so what it keeps follows the window however
+/// hot the campaign.
 const FORGET_AGAIN_MS: u64 = 1_000;
 /// Conversions forgotten at a time, so that no postback waits for a long
 /// delete.
 const FORGET_BATCH: i64 = 1_000;
 
-/// What is left to forget after a batch.
+/// What a batch left to forget.
 #[derive(Debug, PartialEq, Eq)]
 enum Forgetting {
-    /// Nothing past the window.
+    /// It found nothing past the window: look again in a minute.
     Done,
-    /// More conversions past their window.
+    /// It forgot some: there may be more.
     More,
     /// The object is still past [`STORAGE_SOFT_LIMIT`].
     Early,
@@ -440,7 +433,7 @@ fn forget(sql: &worker::SqlStorage, remembered: i64) -> Result<Forgetting> {
     let full = || sql.database_size() as u64 > STORAGE_SOFT_LIMIT;
     let was_full = full();
     let oldest_allowed = if was_full { i64::MAX } else { remembered };
-    sql.exec(
+    let deleted = sql.exec(
         "DELETE FROM known WHERE key IN
              (SELECT key FROM known WHERE updated_at < ? ORDER BY updated_at LIMIT ?)",
         vec![
@@ -448,16 +441,9 @@ fn forget(sql: &worker::SqlStorage, remembered: i64) -> Result<Forgetting> {
             worker::SqlStorageValue::Integer(FORGET_BATCH),
         ],
     )?;
-    if was_full && full() {
-        return Ok(Forgetting::Early);
-    }
-    let past_window = rows::first(sql.exec(
-        "SELECT 1 FROM known WHERE updated_at < ? LIMIT 1",
-        vec![worker::SqlStorageValue::try_from_i64(
-            remembered.min(9_007_199_254_740_991),
-        )?],
-    )?)?;
-    Ok(if past_window.is_some() {
+    Ok(if was_full && full() {
+        Forgetting::Early
+    } else if deleted.rows_written() > 0 {
         Forgetting::More
     } else {
         Forgetting::Done
