@@ -94,37 +94,48 @@ describe("network scale", () => {
     }
   });
 
-  test("identities past their window go within seconds, however many are due", { timeout: 120_000 }, async () => {
+  /**
+   * A campaign object with one conversion, stopped, then `rows` written
+   * into its database by Python's sqlite3 (`python`: statements run with
+   * `db` open and `now` the Unix time, as an object that has lived longer
+   * would hold them), and started again. Returns the worker, the
+   * campaign and the conversion's click id.
+   */
+  async function objectHolding(python, { campaign: overrides = {}, bindings = {} } = {}) {
     const dir = stateDir();
-    const c = campaign({ dedupe_window_days: 1 });
+    const c = campaign(overrides);
     const click = testClick({ campaign: c.id, time: Math.floor(Date.now() / 1000) - 60 });
-    let worker = await startWorker({ persist: dir });
+    const first = await startWorker({ persist: dir, bindings });
     try {
-      await worker.putCampaign(c);
-      assert.equal((await worker.postback({ click_id: click })).status, 200);
+      await first.putCampaign(c);
+      assert.equal((await first.postback({ click_id: click })).status, 200);
     } finally {
-      await worker.dispose();
+      await first.dispose();
     }
-    // 5,000 settled conversions whose last change was two days ago, as a
-    // campaign taking hundreds a second leaves a day-long window behind
-    // it, written with Python's sqlite3 into the object's database.
-    const python = `
+    const script = `
 import os, sqlite3, sys, time
 for path in sys.argv[1:]:
     db = sqlite3.connect(path)
     if db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'known'").fetchone()[0] == 0: continue
     if db.execute("SELECT COUNT(*) FROM known").fetchone()[0] != 1: continue
-    old = int(time.time()) - 2 * 86400
-    db.executemany("INSERT INTO known (key, id, status, revision, updated_at) VALUES (?, ?, 'approved', 1, ?)",
-        [(os.urandom(16), "cv_old%016d" % i, old) for i in range(5000)])
+    now = int(time.time())
+${python.trim().split("\n").map((line) => `    ${line.trim()}`).join("\n")}
     db.commit()
     print(path)
 `;
     const objects = join(dir, "do", "-CampaignObject");
     const files = readdirSync(objects).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite").map((f) => join(objects, f));
-    assert.equal(execFileSync("python3", ["-c", python, ...files], { encoding: "utf8" }).trim().split("\n").length, 1);
+    assert.equal(execFileSync("python3", ["-c", script, ...files], { encoding: "utf8" }).trim().split("\n").length, 1, "one campaign object");
+    return { worker: await startWorker({ persist: dir, bindings }), c, click };
+  }
 
-    worker = await startWorker({ persist: dir });
+  test("identities past their window go within seconds, however many are due", { timeout: 120_000 }, async () => {
+    // 5,000 settled conversions whose last change was two days ago: a
+    // campaign taking hundreds a second leaves a day-long window behind it.
+    const { worker, c, click } = await objectHolding(`
+      db.executemany("INSERT INTO known (key, id, status, revision, updated_at) VALUES (?, ?, 'approved', 1, ?)",
+          [(os.urandom(16), "cv_old%016d" % i, now - 2 * 86400) for i in range(5000)])
+    `, { campaign: { dedupe_window_days: 1 } });
     try {
       const stats = async () => (await worker.admin(`/v1/campaigns/${c.id}/stats`)).json;
       assert.equal((await stats()).conversions, 5001);
@@ -141,6 +152,34 @@ for path in sys.argv[1:]:
       assert.equal(left.conversions, 1);
     } finally {
       await worker.dispose();
+    }
+  });
+
+  test("a backlog of 12,000 messages is delivered with no postback coming in", { timeout: 120_000 }, async () => {
+    // What an origin back from an outage finds waiting. The object's
+    // alarm delivers it run after run, each message with its deadline.
+    const origin = await startOrigin({ quiet: true });
+    try {
+      const { worker, c } = await objectHolding(`
+        body = '{"type":"conversion.created","data":{"id":"cv_backlog"}}'
+        db.executemany("INSERT INTO outbox (id, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?)",
+            [("msg_backlog%08d" % i, body, now, now * 1000) for i in range(12000)])
+      `, { bindings: { ORIGIN_URL: origin.url } });
+      try {
+        // Its first request starts the object, which resumes delivering.
+        assert.ok((await worker.admin(`/v1/campaigns/${c.id}/stats`)).json.outbox >= 12000);
+        const started = Date.now();
+        await eventually(async () => (await worker.admin(`/v1/campaigns/${c.id}/stats`)).json.outbox === 0, {
+          ms: 90_000, every: 500, what: "the backlog delivered",
+        });
+        console.log(`# 12,000 waiting messages delivered in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        const ids = new Set(origin.received.map((m) => m.id));
+        assert.equal(ids.size, 12001, "each message once");
+      } finally {
+        await worker.dispose();
+      }
+    } finally {
+      await origin.close();
     }
   });
 

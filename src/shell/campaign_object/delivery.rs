@@ -25,14 +25,19 @@ const BATCH: i64 = 25;
 
 #[wasm_bindgen]
 extern "C" {
-    /// `AbortSignal.timeout(ms)`: a signal that aborts after `ms`.
-    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout)]
-    fn abort_after(ms: f64) -> worker::web_sys::AbortSignal;
-
     /// The global `fetch`, bound directly (the `worker` crate's `Fetch`
-    /// brings its request, response and body-stream types along).
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch_request(request: &web_sys::Request) -> js_sys::Promise;
+    /// brings its request, response and body-stream types along). What
+    /// it throws comes back as an error.
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn fetch_request(request: &web_sys::Request) -> std::result::Result<js_sys::Promise, JsValue>;
+
+    /// The global `setTimeout(f, ms)`: the timer's id.
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(f: &js_sys::Function, ms: f64) -> JsValue;
+
+    /// The global `clearTimeout(id)`.
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
 }
 
 struct DueRow {
@@ -74,7 +79,12 @@ impl Delivery {
         }
     }
 
-    async fn send(&self, row: &DueRow) -> std::result::Result<(), String> {
+    /// Sends one message; `signal` aborts it once the run's time is up.
+    async fn send(
+        &self,
+        row: &DueRow,
+        signal: &web_sys::AbortSignal,
+    ) -> std::result::Result<(), String> {
         let url = self.url.as_deref().ok_or("ORIGIN_URL is not set")?;
         let key = self.key.as_ref().map_err(Clone::clone)?;
         let timestamp = (now_millis() / 1000) as i64;
@@ -92,11 +102,14 @@ impl Delivery {
         init.set_method("POST");
         init.set_headers(&headers);
         init.set_body(&JsValue::from_str(&row.body));
-        init.set_signal(Some(&abort_after(self.timeout_ms as f64)));
+        init.set_signal(Some(signal));
         let request = web_sys::Request::new_with_str_and_init(url, &init)
             .map_err(|e| format!("bad origin request: {}", error_text(&e)))?;
-        let response: web_sys::Response = JsFuture::from(fetch_request(&request))
-            .await
+        let answered = match fetch_request(&request) {
+            Ok(sent) => JsFuture::from(sent).await,
+            Err(thrown) => Err(thrown),
+        };
+        let response: web_sys::Response = answered
             .map_err(|e| format!("origin unreachable or timed out: {}", error_text(&e)))?
             .unchecked_into();
         let status = response.status();
@@ -109,6 +122,28 @@ impl Delivery {
         } else {
             Err(format!("origin answered HTTP {status}"))
         }
+    }
+}
+
+/// An `AbortSignal` that aborts after a time, unless cleared first.
+struct Deadline {
+    signal: web_sys::AbortSignal,
+    timer: JsValue,
+}
+
+impl Deadline {
+    fn start(ms: u64) -> Result<Deadline> {
+        let controller = web_sys::AbortController::new()?;
+        let abort: js_sys::Function =
+            js_sys::Reflect::get(&controller, &JsValue::from_str("abort"))?.unchecked_into();
+        Ok(Deadline {
+            signal: controller.signal(),
+            timer: set_timeout(&abort.bind0(&controller), ms as f64),
+        })
+    }
+
+    fn clear(self) {
+        clear_timeout(&self.timer);
     }
 }
 
@@ -173,7 +208,14 @@ pub async fn deliver_due(state: &State, env: &Env, marked: &Cell<Option<bool>>) 
         )?;
     }
 
-    let results = join_all(due.iter().map(|row| delivery.send(row))).await;
+    // One deadline for the run's messages, all sent at once: a timer that
+    // aborts those still waiting, cleared once they are answered. (A timer
+    // per message, as `AbortSignal.timeout` makes, stays counted against
+    // the object's 10,000 active timers long after its message is
+    // answered: deliveries stopped after ten thousand.)
+    let deadline = Deadline::start(delivery.timeout_ms)?;
+    let results = join_all(due.iter().map(|row| delivery.send(row, &deadline.signal))).await;
+    deadline.clear();
     let mut failed = 0;
     for (row, result) in due.iter().zip(results) {
         match result {
@@ -204,11 +246,8 @@ pub async fn deliver_due(state: &State, env: &Env, marked: &Cell<Option<bool>>) 
         );
     }
 
-    let left = super::rows::first(sql.exec("SELECT COUNT(*) FROM outbox", None)?)?
-        .map(|row| row.int(0))
-        .transpose()?
-        .unwrap_or(0);
-    let waiting = outbox::listed_after_run(failed > 0, left > 0);
+    let left = super::rows::first(sql.exec("SELECT 1 FROM outbox LIMIT 1", None)?)?.is_some();
+    let waiting = outbox::listed_after_run(failed > 0, left);
     if let (Some(waiting), Some(name)) = (waiting, state.id().name()) {
         if marked.get() != Some(waiting) {
             // A failed mark is tried again after the next run; nothing
@@ -249,13 +288,10 @@ pub fn requeue_parked(sql: &SqlStorage, now_ms: u64) -> Result<u64> {
 /// Whether any row waits for delivery (parked rows do not).
 pub fn has_waiting(sql: &SqlStorage) -> Result<bool> {
     let row = super::rows::first(sql.exec(
-        "SELECT COUNT(*) AS n FROM outbox WHERE next_attempt_at < ?",
+        "SELECT 1 FROM outbox WHERE next_attempt_at < ? LIMIT 1",
         vec![SqlStorageValue::try_from_i64(PARKED)?],
     )?)?;
-    Ok(match row {
-        Some(row) => row.int(0)? > 0,
-        None => false,
-    })
+    Ok(row.is_some())
 }
 
 /// What waits in this object's outbox.
