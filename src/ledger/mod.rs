@@ -79,6 +79,45 @@ pub fn remembered_since(now: i64, days: u32) -> i64 {
     now.saturating_sub(i64::from(days).saturating_mul(86_400))
 }
 
+/// Conversions an object forgets at a time, so that no postback waits for
+/// a long delete.
+pub const FORGET_BATCH: i64 = 1_000;
+
+/// What a batch of forgetting found, which sets when the next one runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forgetting {
+    /// Nothing past the window: look again in a minute.
+    Done,
+    /// It forgot some: there may be more.
+    More,
+    /// The object is still past its storage soft limit, forgetting its
+    /// oldest conversions before their window ends.
+    Early,
+}
+
+impl Forgetting {
+    /// After a batch that found the object `still_full` (past its soft
+    /// limit) and forgot some conversions or none (`forgot_any`).
+    pub fn after_batch(still_full: bool, forgot_any: bool) -> Forgetting {
+        match (still_full, forgot_any) {
+            (true, _) => Forgetting::Early,
+            (false, true) => Forgetting::More,
+            (false, false) => Forgetting::Done,
+        }
+    }
+
+    /// Milliseconds until the next batch: a second while there may be
+    /// more, since forgetting up to a thousand a second outpaces any rate
+    /// of new conversions one object takes (docs/SCALING.md), so what it
+    /// keeps follows the window however hot the campaign; else a minute.
+    pub fn next_batch_in_ms(self) -> u64 {
+        match self {
+            Forgetting::Done => 60_000,
+            Forgetting::More | Forgetting::Early => 1_000,
+        }
+    }
+}
+
 /// A counter's new value, and when its period ends (after which the row is
 /// garbage).
 #[derive(Debug, Clone, PartialEq, Eq)]

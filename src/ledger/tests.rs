@@ -642,3 +642,14 @@ fn cap_reached_names_the_cap_its_count_and_the_local_reset_across_dst() {
     assert_eq!(detail["used"], "0");
     assert_eq!(detail["resets_at"], serde_json::Value::Null);
 }
+
+#[test]
+fn forgetting_comes_back_in_a_second_while_a_batch_finds_some() {
+    assert_eq!(Forgetting::after_batch(false, false), Forgetting::Done);
+    assert_eq!(Forgetting::after_batch(false, true), Forgetting::More);
+    assert_eq!(Forgetting::after_batch(true, false), Forgetting::Early);
+    assert_eq!(Forgetting::after_batch(true, true), Forgetting::Early);
+    assert_eq!(Forgetting::Done.next_batch_in_ms(), 60_000);
+    assert_eq!(Forgetting::More.next_batch_in_ms(), 1_000);
+    assert_eq!(Forgetting::Early.next_batch_in_ms(), 1_000);
+}

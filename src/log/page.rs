@@ -417,13 +417,7 @@ mod tests {
         assert_eq!(drawn[0].0.len(), "2026-10-03".len());
         assert!(html.contains("Postbacks per day"));
         // Nothing counted, no chart.
-        let html = render_page(
-            &LogPage::default(),
-            &query(10),
-            &Params::default(),
-            None,
-            None,
-        );
+        let html = render_empty();
         assert!(bars(&html).is_empty());
     }
 
@@ -443,15 +437,20 @@ mod tests {
         assert_eq!(local_zone(&unknown).unwrap_err().parameter(), "local_time");
     }
 
-    #[test]
-    fn empty_page_says_so() {
-        let html = render_page(
+    /// The page of a query that matched nothing.
+    fn render_empty() -> String {
+        render_page(
             &LogPage::default(),
             &query(10),
             &Params::default(),
             None,
             None,
-        );
+        )
+    }
+
+    #[test]
+    fn empty_page_says_so() {
+        let html = render_empty();
         assert!(html.contains("No postbacks match"));
         assert!(!html.contains("id=\"next\""));
     }

@@ -25,7 +25,7 @@ mod lookup;
 mod rows;
 mod sql_store;
 
-use crate::ledger::{self, Decision, Store, Submission};
+use crate::ledger::{self, Decision, Forgetting, Store, Submission, FORGET_BATCH};
 use crate::log::chunk::ChunkMeta;
 use crate::log::LogQuery;
 use serde::de::DeserializeOwned;
@@ -365,12 +365,8 @@ impl CampaignObject {
             console_error!("campaign {campaign_id}: its object passed {STORAGE_SOFT_LIMIT} bytes, and forgets its oldest conversions before their dedupe window ends");
         }
         self.forgetting_early.set(early);
-        let wait = if forgetting == Forgetting::Done {
-            FORGET_EVERY_MS
-        } else {
-            FORGET_AGAIN_MS
-        };
-        self.forget_at.set(now_ms.saturating_add(wait));
+        self.forget_at
+            .set(now_ms.saturating_add(forgetting.next_batch_in_ms()));
     }
 
     /// Asks for an alarm now, so the outbox is delivered. A failure here
@@ -404,28 +400,6 @@ impl CampaignObject {
 /// fill it; messages are never dropped.
 const STORAGE_SOFT_LIMIT: u64 = 8 << 30;
 
-/// How often an object looks for conversions past their window.
-const FORGET_EVERY_MS: u64 = 60_000;
-/// How soon it comes back after a batch that forgot some: forgetting up
-/// to a thousand a second outpaces any rate of new conversions one object
-/// takes (docs/SCALING.md), so what it keeps follows the window however
-/// hot the campaign.
-const FORGET_AGAIN_MS: u64 = 1_000;
-/// Conversions forgotten at a time, so that no postback waits for a long
-/// delete.
-const FORGET_BATCH: i64 = 1_000;
-
-/// What a batch left to forget.
-#[derive(Debug, PartialEq, Eq)]
-enum Forgetting {
-    /// It found nothing past the window: look again in a minute.
-    Done,
-    /// It forgot some: there may be more.
-    More,
-    /// The object is still past [`STORAGE_SOFT_LIMIT`].
-    Early,
-}
-
 /// Forgets conversions whose last change is older than `remembered` (Unix
 /// seconds) or, past [`STORAGE_SOFT_LIMIT`], the oldest ones whatever their
 /// age, a batch at a time.
@@ -441,13 +415,10 @@ fn forget(sql: &worker::SqlStorage, remembered: i64) -> Result<Forgetting> {
             worker::SqlStorageValue::Integer(FORGET_BATCH),
         ],
     )?;
-    Ok(if was_full && full() {
-        Forgetting::Early
-    } else if deleted.rows_written() > 0 {
-        Forgetting::More
-    } else {
-        Forgetting::Done
-    })
+    Ok(Forgetting::after_batch(
+        was_full && full(),
+        deleted.rows_written() > 0,
+    ))
 }
 
 /// A method's argument from JSON the edge wrote.
