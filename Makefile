@@ -6,7 +6,7 @@ WORKER_BUILD_VERSION := 0.8.7
 # The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
 # What the wasm is built from: a change to any of these rebuilds it.
-SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock scripts/build.sh scripts/release-toolchain
+SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock scripts/build.sh
 
 .PHONY: setup setup-test build test test-rust test-worker test-deploy dev deploy bench fuzz clean
 
@@ -14,9 +14,6 @@ SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock scripts/build.sh
 setup:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
 		|| rustup target add wasm32-unknown-unknown
-	@# The release wasm's toolchain (scripts/build.sh): std is rebuilt from its source.
-	@rustup toolchain list | grep -q "^$$(cat scripts/release-toolchain)-" \
-		|| rustup toolchain install "$$(cat scripts/release-toolchain)" --profile minimal --component rust-src
 	@worker-build --version 2>/dev/null | grep -qx '$(WORKER_BUILD_VERSION)' \
 		|| cargo install worker-build --version $(WORKER_BUILD_VERSION) --locked
 	@# Not --locked: the CLI's own lock names a webpki-roots the registry does not serve.
