@@ -2,6 +2,7 @@
 // with (the same config for our worker and the plain-JS peer), and how
 // Miniflare runs a worker for them.
 import { readFileSync } from "node:fs";
+import { PLATFORM } from "../tests/support/worker.mjs";
 
 export const KEY = "bench-click-signing-key";
 
@@ -22,9 +23,7 @@ export const CAMPAIGN = {
 export const MINIFLARE_OPTIONS = {
   compatibilityDate: "2025-09-01",
   modulesRoot: process.cwd(),
-  kvNamespaces: ["CAMPAIGNS"],
-  r2Buckets: ["LOGS"],
-  durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } },
+  ...PLATFORM,
   cf: false,
   bindings: {
     CLICK_SIGNING_KEY: KEY,

@@ -128,8 +128,9 @@ fn benches(c: &mut Criterion) {
         let params = Params::from_query(&format!("click_id={token}&goal=install")).unwrap();
         let postback = Postback::from_params(params).unwrap();
         let identified = edge::identify(&postback, &key).unwrap();
-        let submission =
-            edge::admit(&identified, postback, Some(&campaign), None, NOW, false).unwrap();
+        let submission = edge::admit(&identified, postback, Some(&campaign), None, NOW, false)
+            .unwrap()
+            .submission;
         let store = MemoryStore::default();
         b.iter(|| ledger::decide(&store, black_box(&submission), now).unwrap())
     });

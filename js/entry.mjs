@@ -1,9 +1,10 @@
 // The worker's entry (wrangler's `main`): worker-build's output in build/,
 // with two things it does not give.
 //
-// 1. The campaign object as a class the runtime can call over RPC: only a
-//    class that extends DurableObject can be, so this one wraps the Rust
-//    object and forwards each of its methods (src/shell/campaign_object).
+// 1. The Durable Objects as classes the runtime can call over RPC: only a
+//    class that extends DurableObject can be, so each wraps its Rust object
+//    and forwards the methods it lists (src/shell/campaign_object,
+//    src/shell/unattributed_log), each taking and answering JSON text.
 // 2. A guard for a Rust panic. A panic traps the wasm; worker-build's entry
 //    then makes a fresh instance for the next request, but the requests in
 //    flight would get the runtime's bare 500 page or, when the trap happens
@@ -13,56 +14,43 @@
 //
 // It uses only what worker-build exports: the default entrypoint class
 // (constructed with ctx and env, as the runtime would) with its `fetch` and
-// our own `crashAnswer` export, and the CampaignObject class.
-// tests/glue.test.mjs fails if that changes.
+// `queue` handlers and our own `crashAnswer` export, and the object
+// classes. tests/glue.test.mjs fails if that changes.
 import { DurableObject } from "cloudflare:workers";
-import RustWorker, { CampaignObject as RustCampaignObject } from "../build/index.js";
+import RustWorker, {
+  CampaignObject as RustCampaignObject,
+  UnattributedLog as RustUnattributedLog,
+} from "../build/index.js";
 
-export class CampaignObject extends DurableObject {
-  constructor(ctx, env) {
-    super(ctx, env);
-    this.rust = new RustCampaignObject(ctx, env);
+/** A class the runtime calls over RPC, forwarding `methods` to the Rust object. */
+function objectClass(Rust, methods) {
+  class Forwarding extends DurableObject {
+    constructor(ctx, env) {
+      super(ctx, env);
+      this.rust = new Rust(ctx, env);
+    }
   }
-
-  /** A postback's `Submission` (JSON) → its `Verdict` (JSON). */
-  submit(submission, dryRun) {
-    return this.rust.submit(submission, dryRun);
+  for (const name of methods) {
+    Forwarding.prototype[name] = function (...args) {
+      return this.rust[name](...args);
+    };
   }
-
-  /** A chunk of log entries: its meta's fields, the entries (a JSON array), the bound. */
-  writeLog(firstId, lastId, campaign, count, codes, entries, bound) {
-    return this.rust.writeLog(firstId, lastId, campaign, count, codes, entries, bound);
-  }
-
-  /** A `LogQuery`'s fields → a `LogPage` (JSON). */
-  queryLog(campaignId, code, clickId, actionId, conversionId, partnerId, sinceId, before, limit) {
-    return this.rust.queryLog(campaignId, code, clickId, actionId, conversionId, partnerId, sinceId, before, limit);
-  }
-
-  /** What waits for the origin (JSON). */
-  outboxStatus() {
-    return this.rust.outboxStatus();
-  }
-
-  /** Parked deliveries back in the queue: how many. */
-  outboxRetry() {
-    return this.rust.outboxRetry();
-  }
-
-  /** The conversion with this id as the object knows it (JSON, or "null"). */
-  conversion(id) {
-    return this.rust.conversion(id);
-  }
-
-  /** What the object holds: conversions, pending ones, outbox rows, database bytes (JSON). */
-  stats() {
-    return this.rust.stats();
-  }
-
-  alarm() {
-    return this.rust.alarm();
-  }
+  return Forwarding;
 }
+
+/** A campaign's object: submit, outboxStatus, outboxRetry, conversion, stats, legacyLog; and its alarm. */
+export const CampaignObject = objectClass(RustCampaignObject, [
+  "submit",
+  "outboxStatus",
+  "outboxRetry",
+  "conversion",
+  "stats",
+  "legacyLog",
+  "alarm",
+]);
+
+/** The log of postbacks that name no valid campaign: write, query. */
+export const UnattributedLog = objectClass(RustUnattributedLog, ["write", "query"]);
 
 // The catalog's internal_error answer (body, status and headers), taken
 // from the wasm while it is healthy: after a trap nothing can be asked of it.
@@ -103,5 +91,10 @@ export default {
     } finally {
       inFlight.delete(fail);
     }
+  },
+
+  /** The log queue's batches (src/shell/log_consumer.rs). */
+  async queue(batch, env, ctx) {
+    return new RustWorker(ctx, env).queue(batch);
   },
 };

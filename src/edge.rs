@@ -68,10 +68,20 @@ pub struct Refused {
     pub log: LogDraft,
 }
 
+/// A postback the edge admitted: the submission for its campaign's
+/// Durable Object, and beside it the draft of its log entry, which the
+/// edge completes with the object's verdict (the log is written from the
+/// edge: the draft never crosses to the object).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admitted {
+    pub submission: Submission,
+    pub log: LogDraft,
+}
+
 /// The remaining edge checks against the campaign `identified` named
-/// (`None`: no such campaign), and the submission for its Durable Object,
-/// which carries the postback's log draft. The postback is taken apart
-/// either way, so nothing it sent is copied. `source` is the postback's
+/// (`None`: no such campaign): the submission for its Durable Object and
+/// the postback's log draft. The postback is taken apart either way, so
+/// nothing it sent is copied. `source` is the postback's
 /// sender as `CF-Connecting-IP` names it (an address that does not parse
 /// is none); `now` is Unix seconds; `dry_run` is recorded in the log.
 // The refusal is as large as the submission it replaces; boxing it would
@@ -84,7 +94,7 @@ pub fn admit(
     source: Option<&str>,
     now: i64,
     dry_run: bool,
-) -> Result<Submission, Refused> {
+) -> Result<Admitted, Refused> {
     let source = source
         .map(str::trim)
         .and_then(|text| text.parse::<IpAddr>().ok().map(|ip| (ip, text)));
@@ -106,7 +116,7 @@ pub fn admit(
     let time_to_action = u64::try_from(now - i64::from(click.time)).unwrap_or(0);
     let payout = campaign.payout(goal, click.country, &click.partner, postback.sum);
     let action_id = postback.action_id.take();
-    Ok(Submission {
+    let submission = Submission {
         campaign_id: campaign.id().clone(),
         // Present: `identify` refused the postback otherwise.
         click_id: postback.click_id.clone().unwrap_or_default(),
@@ -128,6 +138,7 @@ pub fn admit(
         caps: campaign.caps().to_vec(),
         timezone: campaign.timezone().clone(),
         dedupe_window_days: campaign.dedupe_window_days(),
+        dry_run,
         fields: postback
             .kept_fields()
             .into_iter()
@@ -136,18 +147,19 @@ pub fn admit(
                 (name, shown.unwrap_or(value))
             })
             .collect(),
-        log: LogDraft {
-            // The log shows the goal that counted, the default one included.
-            goal: Some(goal.to_owned()),
-            partner_id: Some(click.partner.as_str().to_owned()),
-            country: Some(click.country.as_str().to_owned()),
-            payout: payout.map(|p| p.to_string()),
-            source_ip: source.map(|s| s.1.to_owned()),
-            action_id,
-            ..LogDraft::from_postback(postback, dry_run).for_campaign(campaign.id().as_str())
-        }
-        .redacting(campaign.secure_code()),
-    })
+    };
+    let log = LogDraft {
+        // The log shows the goal that counted, the default one included.
+        goal: Some(goal.to_owned()),
+        partner_id: Some(click.partner.as_str().to_owned()),
+        country: Some(click.country.as_str().to_owned()),
+        payout: payout.map(|p| p.to_string()),
+        source_ip: source.map(|s| s.1.to_owned()),
+        action_id,
+        ..LogDraft::from_postback(postback, dry_run).for_campaign(campaign.id().as_str())
+    }
+    .redacting(campaign.secure_code());
+    Ok(Admitted { submission, log })
 }
 
 /// The checks of [`admit`], in SPEC order: the campaign, and the goal

@@ -4,7 +4,7 @@
 //! moves data between HTTP, KV, the campaign Durable Object and the origin.
 //! See ARCHITECTURE.md for the map.
 
-pub mod admin;
+pub mod auth;
 pub mod campaign;
 pub mod catalog;
 pub mod click;
@@ -13,6 +13,7 @@ pub mod ids;
 pub mod landing;
 pub mod ledger;
 pub mod log;
+pub mod lookup;
 pub mod money;
 pub mod outbox;
 pub mod params;

@@ -1,6 +1,7 @@
 //! The HTTP answers of the postback endpoints, built in the core so that
 //! their shape is tested natively; the shell only copies them out.
 
+use crate::campaign::ConfigError;
 use crate::catalog::{ErrorBody, Refusal, Rejection};
 use crate::ledger::Verdict;
 use crate::status::Status;
@@ -106,7 +107,7 @@ impl Reply {
                 conversion_status,
                 ..
             } => Reply::accepted(conversion_id, *conversion_status, dry_run),
-            Verdict::Rejected { code, detail } => Reply::refused(&verdict_refusal(code, detail)),
+            Verdict::Rejected { code, detail } => Reply::refused(&Verdict::refusal(code, detail)),
         }
     }
 
@@ -145,41 +146,47 @@ impl Reply {
         headers
     }
 
+    /// An error of the `/v1/` API or of routing: `{"error": {"code",
+    /// "message"}}`.
+    pub fn error(status: u16, code: &str, message: &str) -> Reply {
+        let body = json!({ "error": { "code": code, "message": message } });
+        Reply::json(status, body.to_string())
+    }
+
+    /// `internal_error` (503): a store failed; `message` says what to do.
+    pub fn unavailable(message: &str) -> Reply {
+        Reply::error(503, "internal_error", message)
+    }
+
+    /// A campaign config that cannot be stored: 400, naming the field.
+    pub fn invalid_config(error: &ConfigError) -> Reply {
+        let body = json!({
+            "error": {
+                "code": "invalid_config",
+                "field": error.field,
+                "message": format!("Campaign config is not valid: {error}"),
+            }
+        });
+        Reply::json(400, body.to_string())
+    }
+
     pub fn not_found() -> Reply {
-        Reply::json(
+        Reply::error(
             404,
-            crate::admin::error_body("not_found", "No such endpoint. See the README for the API."),
+            "not_found",
+            "No such endpoint. See the README for the API.",
         )
     }
 
     pub fn method_not_allowed(allow: &'static str) -> Reply {
         Reply {
             allow: Some(allow),
-            ..Reply::json(
+            ..Reply::error(
                 405,
-                crate::admin::error_body(
-                    "method_not_allowed",
-                    &format!("This endpoint answers {allow} only."),
-                ),
+                "method_not_allowed",
+                &format!("This endpoint answers {allow} only."),
             )
         }
-    }
-}
-
-/// The refusal a campaign object's rejection stands for: its code and its
-/// detail, or `invalid_error_code` for a code the catalog does not know.
-pub fn verdict_refusal(code: &str, detail: &Option<serde_json::Value>) -> Refusal {
-    match (Rejection::from_code(code), detail) {
-        (Some(rejection), Some(serde_json::Value::Object(fields))) => {
-            let detail = fields
-                .iter()
-                .fold(crate::catalog::Detail::new(), |d, (k, v)| {
-                    d.with(k, v.clone())
-                });
-            Refusal::Detailed(rejection, detail)
-        }
-        (Some(rejection), _) => Refusal::Rejected(rejection),
-        (None, _) => Refusal::Rejected(Rejection::InvalidErrorCode),
     }
 }
 

@@ -127,11 +127,21 @@ pub struct Forbidden(pub String);
 /// Where a log query may read, once the reader's scope is applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reach {
-    /// One bucket query per entry: a campaign, or `None` for all.
-    pub campaigns: Vec<Option<String>>,
+    /// The campaigns read; `None` for all.
+    pub campaigns: Option<Vec<String>>,
     /// Whether the log of postbacks that name no valid campaign is read
     /// (the admin's only: such a postback belongs to no advertiser).
     pub unattributed: bool,
+}
+
+impl Reach {
+    /// The campaigns a reading of the log covers.
+    pub fn scope(&self) -> crate::log::Scope {
+        match &self.campaigns {
+            None => crate::log::Scope::all(),
+            Some(campaigns) => crate::log::Scope::only(campaigns.iter().map(String::as_str)),
+        }
+    }
 }
 
 impl Access {
@@ -162,7 +172,7 @@ impl Access {
         let scoped = match self {
             Access::Admin => {
                 return Ok(Reach {
-                    campaigns: vec![campaign.map(str::to_owned)],
+                    campaigns: campaign.map(|c| vec![c.to_owned()]),
                     unattributed: true,
                 })
             }
@@ -170,9 +180,9 @@ impl Access {
         };
         let campaigns = match (&scoped.campaigns, campaign) {
             (_, Some(c)) if !scoped.campaigns.contains(c) => return Err(self.not_yours(c)),
-            (_, Some(c)) => vec![Some(c.to_owned())],
-            (Campaigns::All, None) => vec![None],
-            (Campaigns::Only(list), None) => list.iter().cloned().map(Some).collect(),
+            (_, Some(c)) => Some(vec![c.to_owned()]),
+            (Campaigns::All, None) => None,
+            (Campaigns::Only(list), None) => Some(list.clone()),
         };
         Ok(Reach {
             campaigns,
@@ -295,18 +305,19 @@ mod tests {
         assert!(acme.admin_only().is_err());
         assert!(Access::Admin.admin_only().is_ok());
         let all = acme.log_reach(None).unwrap();
-        assert_eq!(
-            all.campaigns,
-            vec![Some("1001".into()), Some("1002".into())]
-        );
+        assert_eq!(all.campaigns, Some(vec!["1001".into(), "1002".into()]));
         assert!(!all.unattributed);
         assert_eq!(
             acme.log_reach(Some("1002")).unwrap().campaigns,
-            vec![Some("1002".to_owned())]
+            Some(vec!["1002".to_owned()])
         );
         assert!(acme.log_reach(Some("1003")).is_err());
         let star = scoped(Campaigns::All);
-        assert_eq!(star.log_reach(None).unwrap().campaigns, vec![None]);
+        assert_eq!(star.log_reach(None).unwrap().campaigns, None);
+        assert_eq!(
+            star.log_reach(None).unwrap().scope(),
+            crate::log::Scope::all()
+        );
         assert!(!star.log_reach(None).unwrap().unattributed);
         assert!(star.reads("anything"));
         let admin = Access::Admin.log_reach(None).unwrap();

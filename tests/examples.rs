@@ -18,7 +18,7 @@ fn example_campaigns_are_valid_and_varied() {
         .iter()
         .any(|c| c.status() == CampaignStatus::Paused));
     assert!(campaigns.iter().any(|c| !c.caps().is_empty()));
-    assert!(campaigns.iter().any(|c| c.is_secured()));
+    assert!(campaigns.iter().any(|c| c.secure_code().is_some()));
     assert!(configs.iter().any(|c| c["privacy"] == "private"));
     assert!(configs.iter().any(|c| c["payouts"]
         .as_array()

@@ -5,16 +5,18 @@ import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
 import { readdirSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, WORKER_SCRIPT, startWorker, stateDir, testClick } from "./support/worker.mjs";
+import { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, PLATFORM, WORKER_SCRIPT, startWorker, stateDir, testClick } from "./support/worker.mjs";
 import { campaign } from "./support/campaigns.mjs";
 
 /** A worker whose bindings are wired as `wiring` says (some of them broken). */
 async function brokenWorker({ kv = true, objects = true, bindings = {} }) {
   const mf = new Miniflare({
     ...WORKER_SCRIPT,
-    r2Buckets: ["LOGS"],
-    ...(kv ? { kvNamespaces: ["CAMPAIGNS"] } : {}),
-    ...(objects ? { durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } } } : {}),
+    r2Buckets: PLATFORM.r2Buckets,
+    queueProducers: PLATFORM.queueProducers,
+    queueConsumers: PLATFORM.queueConsumers,
+    ...(kv ? { kvNamespaces: PLATFORM.kvNamespaces } : {}),
+    ...(objects ? { durableObjects: PLATFORM.durableObjects } : {}),
     cf: false,
     bindings: { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, ORIGIN_URL: "http://127.0.0.1:9", ...bindings },
   });

@@ -196,7 +196,9 @@ describe("postbacks log", () => {
 // tables are written here with Python's sqlite3 into the object's database
 // on disk, as those versions left them.
 describe("an object written by an earlier version", () => {
-  const OLD_SCHEMA = `CREATE TABLE log (id TEXT PRIMARY KEY, campaign TEXT, code TEXT NOT NULL, entry TEXT NOT NULL);
+  // Those versions kept no schema version: the object reads as theirs.
+  const OLD_SCHEMA = `DROP TABLE meta;
+CREATE TABLE log (id TEXT PRIMARY KEY, campaign TEXT, code TEXT NOT NULL, entry TEXT NOT NULL);
 CREATE INDEX log_code ON log (code, id);
 CREATE TABLE conversions (identity TEXT PRIMARY KEY, id TEXT NOT NULL, status TEXT NOT NULL, record TEXT NOT NULL,
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);`;
@@ -304,5 +306,40 @@ print(json.dumps([r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE
     }
     const tables = sqlite(file, "", []);
     for (const gone of ["log", "log_chunks", "conversions"]) assert.ok(!tables.includes(gone), `${gone} is gone: ${tables}`);
+  });
+});
+
+// Counts are taken over what the query asks for, in every store: the
+// unattributed log's entries, which name no partner and lie in the present,
+// never count for a partner's query or a range in the past.
+describe("counts follow every filter", () => {
+  test("a partner's counts and a past range's hold none of the unattributed entries", async () => {
+    const worker = await startWorker();
+    try {
+      const c = campaign();
+      await worker.putCampaign(c);
+      for (let i = 0; i < 5; i++) {
+        const res = await worker.postback({ click_id: await worker.click(c.id, "77") });
+        assert.equal(res.status, 200, res.text);
+      }
+      for (let i = 0; i < 4; i++) assert.equal((await worker.postback({ goal: "install" })).status, 400);
+      const log = (query) => worker.admin(`/v1/logs/postbacks?${query}`);
+      await eventually(async () => (await log("")).json.entries.length === 9, { what: "nine entries" });
+      const partner = await log("partner_id=77");
+      assert.deepEqual(partner.json.counts, { accepted: 5 });
+      assert.equal(partner.json.entries.length, 5);
+      const yearAgo = Math.floor(Date.now() / 1000) - 365 * 86400;
+      const past = await log(`until=${yearAgo}`);
+      assert.deepEqual(past.json.counts, {});
+      assert.deepEqual(past.json.entries, []);
+      const before = await log(`before=${encodeURIComponent(partner.json.entries[4].id)}`);
+      const total = Object.values(before.json.counts).reduce((a, b) => a + b, 0);
+      assert.equal(total, before.json.entries.length, "counts cover the entries before the cursor");
+      const missing = await log("code=click_id_missing&partner_id=77");
+      assert.deepEqual(missing.json.counts, { accepted: 5 });
+      assert.deepEqual(missing.json.entries, []);
+    } finally {
+      await worker.dispose();
+    }
   });
 });

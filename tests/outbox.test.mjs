@@ -243,3 +243,25 @@ describe("origin delivery", () => {
     }
   });
 });
+
+describe("where an outbox is listed", () => {
+  test("the mark of a campaign whose deliveries wait lives where the log's retention never reaches", async () => {
+    const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
+    origin.setMode("fail");
+    const { worker } = await setup({ origin });
+    try {
+      const c = campaign();
+      await worker.putCampaign(c);
+      await convert(worker, c, 1);
+      await eventually(async () => (await outboxOf(worker, c))?.last_error, { what: "the failed delivery listed" });
+      // The bucket's lifecycle rule deletes whatever is 31 days old: it
+      // holds the log only, so a delivery parked for longer stays listed.
+      const listed = await (await worker.mf.getR2Bucket("LOGS")).list({ limit: 1000 });
+      const notLog = listed.objects.map((o) => o.key).filter((key) => !key.startsWith("log/"));
+      assert.deepEqual(notLog, [], "the bucket holds something besides the log");
+    } finally {
+      await worker.dispose();
+      await origin.close();
+    }
+  });
+});

@@ -3,7 +3,8 @@
 // and the word after it (a code, `accepted`, or a key of the answer).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { readFileSync } from "node:fs";
 import { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, startWorker } from "./support/worker.mjs";
 import { startOrigin } from "../scripts/origin.mjs";
@@ -35,7 +36,9 @@ test("every command of the README's Try it answers as its comment says", { timeo
   const worker = await startWorker({ listen: true, bindings: { ORIGIN_URL: origin.url } });
   try {
     for (const c of JSON.parse(readFileSync("examples/campaigns.json", "utf8"))) await worker.putCampaign(c);
-    const output = execFileSync("bash", ["-c", `set -eu\n${block}`], {
+    // Run without blocking this process: Miniflare's queue runs in it, and
+    // the block reads the log the queue writes.
+    const { stdout: output } = await promisify(execFile)("bash", ["-c", `set -eu\n${block}`], {
       encoding: "utf8",
       env: { ...process.env, PE: String(worker.url).replace(/\/$/, ""), TOKEN: ADMIN_TOKEN, CLICK_SIGNING_KEY },
     });

@@ -29,7 +29,11 @@ async function inParallel(n, width, task) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 describe("network scale", () => {
-  test("a campaign object keeps at most 200 bytes per delivered conversion", { timeout: 120_000 }, async () => {
+  test("a campaign object keeps at most 300 bytes per delivered conversion", { timeout: 180_000 }, async () => {
+    // A conversion's row holds its message until the origin has it, then
+    // shrinks: the room the message took stays in the table's pages, and
+    // the conversions that come after fill it. Measured over the third
+    // thousand, once the table holds as much room as it keeps.
     const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
     const worker = await startWorker({ bindings: { ORIGIN_URL: origin.url } });
     try {
@@ -40,21 +44,25 @@ describe("network scale", () => {
         const res = await worker.postback({ click_id: testClick({ campaign: c.id, time }), status: "approved", action_id: `order-${i}` });
         assert.equal(res.status, 200, res.text);
       };
-      await convert(-1);
       const stats = async () => (await worker.admin(`/v1/campaigns/${c.id}/stats`)).json;
-      await eventually(async () => (await stats()).outbox === 0, { what: "the first delivery" });
-      const before = await stats();
-      await inParallel(1000, 8, convert);
-      const after = await eventually(async () => {
+      const delivered = () => eventually(async () => {
         const s = await stats();
         return s.outbox === 0 && s;
       }, { ms: 60_000, what: "every delivery" });
-      assert.equal(after.conversions, 1001);
+      let before;
+      let after;
+      for (let wave = 0; wave < 3; wave++) {
+        before = await delivered();
+        await inParallel(1000, 8, (i) => convert(wave * 1000 + i));
+        after = await delivered();
+        const perConversion = (after.database_bytes - before.database_bytes) / 1000;
+        console.log(`# object storage: ${perConversion.toFixed(1)} bytes per delivered conversion, thousand ${wave + 1}`);
+      }
+      assert.equal(after.conversions, 3000);
       assert.equal(after.pending, 0, "final conversions keep no record");
-      assert.equal(origin.received.length, 1001);
+      assert.equal(origin.received.length, 3000);
       const perConversion = (after.database_bytes - before.database_bytes) / 1000;
-      console.log(`# object storage: ${perConversion.toFixed(1)} bytes per delivered conversion`);
-      assert.ok(perConversion <= 200, `${perConversion} bytes per conversion`);
+      assert.ok(perConversion <= 300, `${perConversion} bytes per conversion`);
       assert.equal((await worker.fetch(`/v1/campaigns/${c.id}/stats`)).status, 401);
     } finally {
       await worker.dispose();
@@ -62,7 +70,7 @@ describe("network scale", () => {
     }
   });
 
-  test("a conversion waiting for its origin costs its object at most 1,300 bytes", { timeout: 120_000 }, async () => {
+  test("a conversion waiting for its origin costs its object at most 1,000 bytes", { timeout: 120_000 }, async () => {
     // The origin refuses everything: each conversion keeps its outbox row,
     // and a pending one its whole record too (docs/SCALING.md: how long an
     // object lasts when its origin takes nothing).
@@ -86,7 +94,7 @@ describe("network scale", () => {
         assert.equal(after.outbox, 501, "nothing was delivered");
         const perConversion = (after.database_bytes - before.database_bytes) / 500;
         console.log(`# object storage: ${perConversion.toFixed(0)} bytes per ${status} conversion waiting for the origin`);
-        assert.ok(perConversion <= 1300, `${perConversion} bytes per ${status} conversion`);
+        assert.ok(perConversion <= 1000, `${perConversion} bytes per ${status} conversion`);
       }
     } finally {
       await worker.dispose();
@@ -160,8 +168,12 @@ ${python.trim().split("\n").map((line) => `    ${line.trim()}`).join("\n")}
     // alarm delivers it run after run, each message with its deadline.
     const origin = await startOrigin({ quiet: true });
     try {
+      // Written as the version before kept an outbox: a table of its own.
+      // The object moves the messages into its rows on its first request.
       const { worker, c } = await objectHolding(`
-        body = '{"type":"conversion.created","data":{"id":"cv_backlog"}}'
+        db.execute("DROP TABLE meta")
+        db.execute("CREATE TABLE outbox (id TEXT PRIMARY KEY, body TEXT NOT NULL, created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, last_error TEXT)")
+        body = '{"type":"conversion.created","data":{"id":"cv_backlog","status":"approved","revision":1}}'
         db.executemany("INSERT INTO outbox (id, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?)",
             [("msg_backlog%08d" % i, body, now, now * 1000) for i in range(12000)])
       `, { bindings: { ORIGIN_URL: origin.url } });

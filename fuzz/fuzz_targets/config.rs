@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = campaign.payout(&goal, Country::from_code("DE"), &partner, Money::parse("12.50").ok());
     }
     let _ = campaign.is_on_time(u64::MAX);
-    let _ = campaign.admits_source(Some(""), None);
+    let _ = campaign.source_problem(Some(""), None);
     let now = 1_790_000_000;
     for cap in campaign.caps() {
         let _ = cap.counter(campaign.timezone(), &partner, now);

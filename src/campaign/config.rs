@@ -573,7 +573,7 @@ mod tests {
         let spec = spec_example();
         let c = Campaign::from_json(&spec.to_string()).unwrap();
         assert_eq!(c.caps().len(), 2);
-        assert!(c.is_secured());
+        assert_eq!(c.secure_code(), Some("s3cr3t"));
     }
 
     #[test]

@@ -146,32 +146,16 @@ impl Campaign {
     }
 
     /// The secure postback code, for redacting it from the log: compare a
-    /// postback's with [`Campaign::admits_source`], never with this.
+    /// postback's with [`Campaign::source_problem`], never with this.
     pub fn secure_code(&self) -> Option<&str> {
         self.secure_code.as_deref()
     }
 
-    /// Whether the campaign demands a secure code or a source address.
-    pub fn is_secured(&self) -> bool {
-        self.secure_code.is_some() || !self.allowed_ips.is_empty()
-    }
-
-    /// Whether the campaign lists the addresses its postbacks must come
-    /// from: only then does the sender's address matter.
-    pub fn checks_source_address(&self) -> bool {
-        !self.allowed_ips.is_empty()
-    }
-
-    /// Whether a postback proves it comes from the advertiser: the secure
-    /// code, if the campaign has one, matches (in constant time, hashed
-    /// first so that not even the length leaks), and the source address,
-    /// if the campaign lists any, is among them.
-    pub fn admits_source(&self, secure: Option<&str>, source: Option<IpAddr>) -> bool {
-        self.source_problem(secure, source).is_none()
-    }
-
     /// Why a postback does not prove it comes from the advertiser, the
-    /// code before the address; `None` if it does.
+    /// code before the address; `None` if it does: the secure code, if the
+    /// campaign has one, matches (in constant time, hashed first so that
+    /// not even the length leaks), and the source address, if the campaign
+    /// lists any, is among them.
     pub fn source_problem(
         &self,
         secure: Option<&str>,
@@ -398,23 +382,37 @@ mod tests {
     #[test]
     fn secure_code_and_source_addresses() {
         let ip = |s: &str| s.parse::<IpAddr>().ok();
+        let problem = |c: &Campaign, secure: Option<&str>, source: Option<IpAddr>| {
+            c.source_problem(secure, source)
+        };
         let open = campaign(base());
-        assert!(open.admits_source(None, None));
-        assert!(!open.checks_source_address());
+        assert_eq!(problem(&open, None, None), None);
         let coded = campaign(with(json!({"secure_code": "s3cr3t"})));
-        // A secure code alone needs no address: the edge skips reading it.
-        assert!(!coded.checks_source_address());
-        assert!(coded.admits_source(Some("s3cr3t"), None));
-        assert!(!coded.admits_source(Some("s3cr3"), None));
-        assert!(!coded.admits_source(Some("S3CR3T"), None));
-        assert!(!coded.admits_source(None, None));
+        assert_eq!(problem(&coded, Some("s3cr3t"), None), None);
+        assert_eq!(
+            problem(&coded, Some("s3cr3"), None),
+            Some(SourceProblem::Mismatch)
+        );
+        assert_eq!(
+            problem(&coded, Some("S3CR3T"), None),
+            Some(SourceProblem::Mismatch)
+        );
+        assert_eq!(problem(&coded, None, None), Some(SourceProblem::Missing));
         let fenced = campaign(with(
             json!({"allowed_ips": ["203.0.113.0/24", "2001:db8::1"]}),
         ));
-        assert!(fenced.checks_source_address());
-        assert!(fenced.admits_source(None, ip("203.0.113.9")));
-        assert!(fenced.admits_source(None, ip("2001:db8::1")));
-        assert!(!fenced.admits_source(None, ip("198.51.100.1")));
-        assert!(!fenced.admits_source(None, None));
+        assert_eq!(problem(&fenced, None, ip("203.0.113.9")), None);
+        assert_eq!(problem(&fenced, None, ip("2001:db8::1")), None);
+        let outside = Some(SourceProblem::AddressNotAllowed);
+        assert_eq!(problem(&fenced, None, ip("198.51.100.1")), outside);
+        assert_eq!(problem(&fenced, None, None), outside);
+        // The code is checked before the address.
+        let both = campaign(with(
+            json!({"secure_code": "s3cr3t", "allowed_ips": ["203.0.113.0/24"]}),
+        ));
+        assert_eq!(
+            problem(&both, Some("no"), ip("198.51.100.1")),
+            Some(SourceProblem::Mismatch)
+        );
     }
 }

@@ -35,6 +35,15 @@ fn good_click() -> String {
 /// Runs both edge steps for `query` against `config` (`None`: no campaign
 /// in KV), from `source`.
 fn run(query: &str, config: Option<Value>, source: Option<&str>) -> Result<Submission, Rejection> {
+    admitted(query, config, source).map(|a| a.submission)
+}
+
+/// [`run`], with the log draft the edge keeps beside the submission.
+fn admitted(
+    query: &str,
+    config: Option<Value>,
+    source: Option<&str>,
+) -> Result<Admitted, Rejection> {
     let params = Params::from_query(query).expect("test query is well-formed");
     let postback = Postback::from_params(params).expect("test postback is readable");
     let identified = identify(&postback, &key()).map_err(|r| r.rejection().unwrap())?;
@@ -200,7 +209,10 @@ fn mismatch_is_decided_against_the_named_campaign() {
 
 #[test]
 fn hands_over_time_to_action_payout_and_defaults() {
-    let sub = run(
+    let Admitted {
+        submission: sub,
+        log,
+    } = admitted(
         &format!("click_id={}", click("1001", "77", 60)),
         Some(base()),
         None,
@@ -213,11 +225,13 @@ fn hands_over_time_to_action_payout_and_defaults() {
     assert!(sub.on_time);
     assert_eq!(sub.payout, Money::parse("1.20").ok());
     assert_eq!(
-        sub.log.goal.as_deref(),
+        log.goal.as_deref(),
         Some("1"),
         "the log names the default goal"
     );
-    assert_eq!(sub.log.campaign_id.as_deref(), Some("1001"));
+    assert_eq!(log.campaign_id.as_deref(), Some("1001"));
+    assert_eq!(log.partner_id.as_deref(), Some("77"));
+    assert_eq!(log.payout.as_deref(), Some("1.20"));
 
     let too_soon = run(
         &format!("click_id={}", click("1001", "77", 2)),

@@ -30,10 +30,16 @@ pub struct Cap {
 /// Where a cap's count lives for one period (and partner): the key of a
 /// counter row. Two caps that differ only in their limit share a counter,
 /// so raising or lowering a cap keeps what was already counted.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct CounterKey(String);
 
 impl CounterKey {
+    /// A key as storage kept it.
+    pub fn from_stored(key: String) -> CounterKey {
+        CounterKey(key)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -19,21 +19,43 @@ pub fn identity(goal: &str, action_id: Option<&str>, click_id: &str) -> String {
     }
 }
 
-/// The public id of a conversion: `cv_{campaign}_{16 characters}`, derived
-/// from its campaign, its identity and when it was created. A retried
-/// postback finds the stored conversion and names its id; the same
-/// identity coming back after its dedupe window is a new conversion, with
-/// a new id (and new message ids for the origin). The campaign is in the
-/// id, so the id alone says which object holds it.
+/// The key a conversion is stored under in its campaign's object: the
+/// first 16 bytes of the SHA-256 of its identity, so that what a settled
+/// conversion keeps is a few dozen bytes whatever the length of its click
+/// or action id.
+pub fn identity_key(identity: &str) -> [u8; 16] {
+    let digest = Sha256::digest(identity.as_bytes());
+    let mut key = [0; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
+/// The public id of a conversion: `cv_{campaign}_{16 characters}`, the
+/// characters the URL-safe base64 of the first 8 bytes of its
+/// [`identity_key`] and of its creation time (Unix seconds, 4 bytes). The
+/// campaign is in the id, so the id alone says which object holds it, and
+/// the key's bytes say where in the object: a lookup by id needs no index
+/// of its own. A retried postback finds the stored conversion and names
+/// its id; the same identity coming back after its dedupe window is a new
+/// conversion, created at another time, with a new id (and new message
+/// ids for the origin).
 pub fn conversion_id(campaign: &CampaignId, identity: &str, created_at: i64) -> String {
-    let mut hash = Sha256::new();
-    hash.update(campaign.as_str().as_bytes());
-    hash.update([0]);
-    hash.update(identity.as_bytes());
-    hash.update([0]);
-    hash.update(created_at.to_be_bytes());
-    let digest = hash.finalize();
-    format!("cv_{campaign}_{}", URL_SAFE_NO_PAD.encode(&digest[..12]))
+    let mut bytes = [0; 12];
+    bytes[..8].copy_from_slice(&identity_key(identity)[..8]);
+    let seconds = u32::try_from(created_at.max(0)).unwrap_or(u32::MAX);
+    bytes[8..].copy_from_slice(&seconds.to_be_bytes());
+    format!("cv_{campaign}_{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The first bytes of the storage key of the conversion `id` names (see
+/// [`conversion_id`]); `None` for ids of another form. Ids made before the
+/// key was in them decode too, to bytes no stored key starts with but by
+/// chance: the lookup compares the whole id.
+pub fn key_prefix(id: &str) -> Option<[u8; 8]> {
+    let campaign = conversion_campaign(id)?;
+    let tail = &id["cv_".len() + campaign.len() + 1..];
+    let bytes = URL_SAFE_NO_PAD.decode(tail).ok()?;
+    bytes.get(..8)?.try_into().ok()
 }
 
 /// The campaign a conversion id names (`cv_{campaign}_{16 characters}`);
@@ -73,6 +95,13 @@ impl Known {
         match self {
             Known::Full(c) => c.status,
             Known::Settled { status, .. } => *status,
+        }
+    }
+
+    pub fn revision(&self) -> u32 {
+        match self {
+            Known::Full(c) => c.revision,
+            Known::Settled { revision, .. } => *revision,
         }
     }
 
@@ -183,7 +212,7 @@ mod tests {
     }
 
     #[test]
-    fn conversion_ids_are_stable_distinct_and_name_their_campaign() {
+    fn conversion_ids_are_stable_distinct_and_name_their_campaign_and_key() {
         let c = CampaignId::parse("1001").unwrap();
         let d = CampaignId::parse("1002").unwrap();
         let id = conversion_id(&c, "click|1|1|abc", 7);
@@ -191,12 +220,16 @@ mod tests {
         assert_ne!(id, conversion_id(&d, "click|1|1|abc", 7));
         // The same identity again after its window: another conversion.
         assert_ne!(id, conversion_id(&c, "click|1|1|abc", 8));
+        assert_ne!(id, conversion_id(&c, "click|1|1|abd", 7));
         assert!(id.starts_with("cv_1001_"), "{id}");
         assert_eq!(id.len(), "cv_1001_".len() + 16);
         assert_eq!(conversion_campaign(&id), Some("1001"));
+        let key = identity_key("click|1|1|abc");
+        assert_eq!(key_prefix(&id), Some(key[..8].try_into().unwrap()));
         let underscored = CampaignId::parse("a_b").unwrap();
         let id = conversion_id(&underscored, "x", 1);
         assert_eq!(conversion_campaign(&id), Some("a_b"));
+        assert_eq!(key_prefix(&id).unwrap(), identity_key("x")[..8]);
         for other in [
             "cv_",
             "cv_abcdefghijklmnopqrst",
@@ -204,6 +237,8 @@ mod tests {
             "cv__AAAAAAAAAAAAAAAA",
         ] {
             assert_eq!(conversion_campaign(other), None, "{other}");
+            assert_eq!(key_prefix(other), None, "{other}");
         }
+        assert_eq!(key_prefix("cv_1001_!!!!!!!!!!!!!!!!"), None);
     }
 }

@@ -31,7 +31,7 @@ impl Store for MemoryStore {
             change.conversion.known(),
         );
         for c in &change.counters {
-            self.counters.insert(c.key.clone(), c.value);
+            *self.counters.entry(c.key.clone()).or_default() += c.increment;
         }
         self.outbox.push(change.outbox.clone());
         Ok(())

@@ -10,14 +10,19 @@
 
 mod cap;
 mod conversion;
+mod forget;
 pub mod memory;
 mod period;
 
 pub use cap::{Cap, CapLimit, CounterKey};
-pub use conversion::{conversion_campaign, conversion_id, identity, transition, Conversion, Known};
+pub use conversion::{
+    conversion_campaign, conversion_id, identity, identity_key, key_prefix, transition, Conversion,
+    Known,
+};
+pub use forget::{Sweep, FORGET_BATCH};
 pub use period::{CapPeriod, PeriodSpan};
 
-use crate::catalog::{Detail, Rejection};
+use crate::catalog::{Detail, Refusal, Rejection};
 use crate::ids::{CampaignId, PartnerId};
 use crate::money::Money;
 use crate::status::Status;
@@ -59,11 +64,9 @@ pub struct Submission {
     /// change (the campaign's `dedupe_window_days`).
     #[serde(default = "default_dedupe_window_days")]
     pub dedupe_window_days: u32,
-    /// What the postbacks log records of this postback, for the edge to
-    /// complete with the verdict: it stays at the edge (the log is written
-    /// from there), never crossing to the object.
-    #[serde(skip)]
-    pub log: crate::log::LogDraft,
+    /// A dry run (`/postback/check`): decided, never committed.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// How long an identity is remembered when a campaign does not say.
@@ -79,56 +82,18 @@ pub fn remembered_since(now: i64, days: u32) -> i64 {
     now.saturating_sub(i64::from(days).saturating_mul(86_400))
 }
 
-/// Conversions an object forgets at a time, so that no postback waits for
-/// a long delete.
-pub const FORGET_BATCH: i64 = 1_000;
-
-/// What a batch of forgetting found, which sets when the next one runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Forgetting {
-    /// Nothing past the window: look again in a minute.
-    Done,
-    /// It forgot some: there may be more.
-    More,
-    /// The object is still past its storage soft limit, forgetting its
-    /// oldest conversions before their window ends.
-    Early,
-}
-
-impl Forgetting {
-    /// After a batch that found the object `still_full` (past its soft
-    /// limit) and forgot some conversions or none (`forgot_any`).
-    pub fn after_batch(still_full: bool, forgot_any: bool) -> Forgetting {
-        match (still_full, forgot_any) {
-            (true, _) => Forgetting::Early,
-            (false, true) => Forgetting::More,
-            (false, false) => Forgetting::Done,
-        }
-    }
-
-    /// Milliseconds until the next batch: a second while there may be
-    /// more, since forgetting up to a thousand a second outpaces any rate
-    /// of new conversions one object takes (docs/SCALING.md), so what it
-    /// keeps follows the window however hot the campaign; else a minute.
-    pub fn next_batch_in_ms(self) -> u64 {
-        match self {
-            Forgetting::Done => 60_000,
-            Forgetting::More | Forgetting::Early => 1_000,
-        }
-    }
-}
-
-/// A counter's new value, and when its period ends (after which the row is
-/// garbage).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CounterUpdate {
+/// What an admitted conversion adds to one counter, and when the
+/// counter's period ends (after which nothing reads it again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contribution {
     pub key: CounterKey,
-    pub value: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub increment: Decimal,
     pub expires_at: i64,
 }
 
 /// A message for the origin, written with the conversion.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxMessage {
     /// Stable for the message: the Standard Webhooks `webhook-id` and the
     /// `Idempotency-Key`.
@@ -145,7 +110,7 @@ pub struct Change {
     pub conversion: Conversion,
     /// The status before, for an update.
     pub previous: Option<Status>,
-    pub counters: Vec<CounterUpdate>,
+    pub counters: Vec<Contribution>,
     pub outbox: OutboxMessage,
 }
 
@@ -186,15 +151,26 @@ pub enum Verdict {
     },
 }
 
-impl Decision {
-    /// A refusal's detail as its verdict carries it.
-    pub fn verdict_detail(&self) -> Option<serde_json::Value> {
-        match self {
-            Decision::Accept(_) => None,
-            Decision::Reject(_, detail) => Some(detail.to_value()),
+impl Verdict {
+    /// The refusal the rejection `code` with `detail` stands for: its code
+    /// and its detail, or `invalid_error_code` for a code the catalog does
+    /// not know (the outcome is unknown, and the advertiser must not be
+    /// told either way).
+    pub fn refusal(code: &str, detail: &Option<serde_json::Value>) -> Refusal {
+        match (Rejection::from_code(code), detail) {
+            (Some(rejection), Some(serde_json::Value::Object(fields))) => {
+                let detail = fields
+                    .iter()
+                    .fold(Detail::new(), |d, (k, v)| d.with(k, v.clone()));
+                Refusal::Detailed(rejection, detail)
+            }
+            (Some(rejection), _) => Refusal::Rejected(rejection),
+            (None, _) => Refusal::Rejected(Rejection::InvalidErrorCode),
         }
     }
+}
 
+impl Decision {
     pub fn verdict(&self) -> Verdict {
         match self {
             Decision::Accept(change) => Verdict::Accepted {
@@ -313,7 +289,7 @@ fn update(known: Known, status: Status, now: i64) -> Decision {
     }))
 }
 
-/// The new values of every counter the conversion touches, or, if a cap
+/// What the conversion adds to every counter it touches, or, if a cap
 /// has no room, what `cap_reached` says of it: the cap as configured, its
 /// counter, and when its period resets (in the campaign's UTC offset; none
 /// for `all`). Caps that share a counter (same kind, period, goals and
@@ -324,8 +300,8 @@ fn count<S: Store>(
     submission: &Submission,
     payout: Money,
     now: i64,
-) -> Result<Result<Vec<CounterUpdate>, Detail>, S::Error> {
-    let mut updates: BTreeMap<CounterKey, CounterUpdate> = BTreeMap::new();
+) -> Result<Result<Vec<Contribution>, Detail>, S::Error> {
+    let mut updates: BTreeMap<CounterKey, Contribution> = BTreeMap::new();
     for cap in submission
         .caps
         .iter()
@@ -347,9 +323,9 @@ fn count<S: Store>(
         }
         updates.insert(
             key.clone(),
-            CounterUpdate {
+            Contribution {
                 key,
-                value: used + increment,
+                increment,
                 expires_at: span.end,
             },
         );

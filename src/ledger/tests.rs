@@ -32,7 +32,7 @@ fn submission(click: &str) -> Submission {
         min_time_to_action: None,
         max_time_to_action: None,
         dedupe_window_days: 180,
-        log: crate::log::LogDraft::default(),
+        dry_run: false,
     }
 }
 
@@ -337,11 +337,14 @@ fn verdicts_carry_catalog_codes() {
         store.commit(&change).unwrap();
     }
     let again = decide(&store, &sub, noon()).unwrap();
+    let Decision::Reject(Rejection::StatusSame, detail) = &again else {
+        panic!("{again:?}");
+    };
     assert_eq!(
         again.verdict(),
         Verdict::Rejected {
             code: "status_same".to_owned(),
-            detail: again.verdict_detail(),
+            detail: Some(detail.to_value()),
         }
     );
     let json: serde_json::Value = serde_json::to_value(again.verdict()).unwrap();
@@ -641,15 +644,4 @@ fn cap_reached_names_the_cap_its_count_and_the_local_reset_across_dst() {
     assert_eq!(detail["cap"]["value"], "1.00");
     assert_eq!(detail["used"], "0");
     assert_eq!(detail["resets_at"], serde_json::Value::Null);
-}
-
-#[test]
-fn forgetting_comes_back_in_a_second_while_a_batch_finds_some() {
-    assert_eq!(Forgetting::after_batch(false, false), Forgetting::Done);
-    assert_eq!(Forgetting::after_batch(false, true), Forgetting::More);
-    assert_eq!(Forgetting::after_batch(true, false), Forgetting::Early);
-    assert_eq!(Forgetting::after_batch(true, true), Forgetting::Early);
-    assert_eq!(Forgetting::Done.next_batch_in_ms(), 60_000);
-    assert_eq!(Forgetting::More.next_batch_in_ms(), 1_000);
-    assert_eq!(Forgetting::Early.next_batch_in_ms(), 1_000);
 }

@@ -159,7 +159,9 @@ pub fn render_page(
     }
     for e in &page.entries {
         let params: Vec<String> = e
+            .postback
             .params
+            .shown()
             .iter()
             .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
             .collect();
@@ -182,26 +184,27 @@ pub fn render_page(
             _ => format!(
                 "Conversion <code>{}</code>{}",
                 opt(&e.conversion_id),
-                e.payout
+                e.postback
+                    .payout
                     .as_deref()
                     .map(|p| format!(", payout {}", escape(p)))
                     .unwrap_or_default()
             ),
         };
-        let dry = if e.dry_run { " (dry run)" } else { "" };
+        let dry = if e.postback.dry_run { " (dry run)" } else { "" };
         let _ = write!(
             html,
             "<tr class=\"entry {result}\" data-code=\"{code}\"><td>{time}</td><td>{campaign}</td>\
              <td><code>{click}</code></td><td>{partner}</td><td>{goal}</td><td>{status}</td>\
              <td class=\"{result}\">{result}{dry}</td><td>{outcome}</td><td><code>{params}</code></td></tr>",
             result = escape(&e.result),
-            code = escape(super::count_key(e)),
+            code = escape(e.count_key()),
             time = escape(&shown_time(&e.id, &e.time, zone)),
-            campaign = opt(&e.campaign_id),
-            click = opt(&e.click_id),
-            partner = opt(&e.partner_id),
-            goal = opt(&e.goal),
-            status = opt(&e.status),
+            campaign = opt(&e.postback.campaign_id),
+            click = opt(&e.postback.click_id),
+            partner = opt(&e.postback.partner_id),
+            goal = opt(&e.postback.goal),
+            status = opt(&e.postback.status),
             params = params.join("<br>"),
         );
     }
@@ -235,7 +238,7 @@ pub fn local_zone(typed: &Params) -> Result<Option<Timezone>, BadRequest> {
 fn shown_time(id: &str, stored: &str, zone: Option<&Timezone>) -> String {
     match zone {
         Some(zone) => {
-            let seconds = i64::try_from(super::bucket::id_millis(id) / 1000).unwrap_or(0);
+            let seconds = i64::try_from(super::id::id_millis(id) / 1000).unwrap_or(0);
             crate::time::format_rfc3339_offset(seconds, zone.offset_at(seconds))
         }
         None => stored.to_owned(),
@@ -364,6 +367,7 @@ mod tests {
             entries: vec![goal_not_found(1_790_000_000_000)],
             counts: [("goal_not_found".to_owned(), 3)].into(),
             hours: [(1_789_999_200_000, [0, 3])].into(),
+            cut: None,
         };
         let typed = Params::from_query("campaign_id=%3Cb%3E&since=%22%3E%3Ci%3E").unwrap();
         let html = render_page(&page, &query(100), &typed, None, Some("before=1"));

@@ -15,6 +15,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use worker::Env;
 
+use super::error::{Failure, Outcome};
 use super::platform::now_millis;
 
 /// How long an isolate trusts what it read.
@@ -32,7 +33,7 @@ pub fn kv_key(id: &CampaignId) -> String {
 /// The campaign `id`, `None` if KV has none. A config in KV that does not
 /// validate (written around the admin API) is an error, not "not found":
 /// the operator must fix it.
-pub async fn load(env: &Env, id: &CampaignId) -> Result<Option<Rc<Campaign>>, String> {
+pub async fn load(env: &Env, id: &CampaignId) -> Outcome<Option<Rc<Campaign>>> {
     let now = now_millis();
     if let Some(known) = CACHE.with(|c| c.borrow().get(id, now)) {
         return Ok(known);
@@ -42,9 +43,11 @@ pub async fn load(env: &Env, id: &CampaignId) -> Result<Option<Rc<Campaign>>, St
         .await?;
     let campaign = match text {
         None => None,
-        Some(json) => Some(Rc::new(
-            Campaign::from_json(&json).map_err(|e| format!("stored config is invalid: {e}"))?,
-        )),
+        Some(json) => {
+            Some(Rc::new(Campaign::from_json(&json).map_err(|e| {
+                Failure::new(format!("the stored config of {id}"), e)
+            })?))
+        }
     };
     CACHE.with(|c| c.borrow_mut().insert(id.clone(), campaign.clone(), now));
     Ok(campaign)
@@ -56,7 +59,7 @@ pub fn forget(id: &CampaignId) {
 }
 
 /// Every campaign id in KV.
-pub async fn list_ids(env: &Env) -> Result<Vec<String>, String> {
+pub async fn list_ids(env: &Env) -> Outcome<Vec<String>> {
     let kv = super::kv::namespace(env, KV_BINDING)?;
     let mut ids = Vec::new();
     let mut cursor = None;

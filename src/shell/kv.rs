@@ -26,23 +26,25 @@ extern "C" {
     fn list_keys(this: &KvNamespace, options: &Object) -> Result<Promise, JsValue>;
 }
 
-/// A failure of KV, or of its binding, as text for the log.
-pub type KvError = String;
+use super::error::{Failure, Outcome};
 
-fn describe(e: JsValue) -> KvError {
-    super::platform::error_text(&e)
+fn describe(e: JsValue) -> Failure {
+    Failure::new("KV", super::platform::error_text(&e))
 }
 
 /// The namespace bound as `binding`.
-pub fn namespace(env: &Env, binding: &str) -> Result<KvNamespace, KvError> {
+pub fn namespace(env: &Env, binding: &str) -> Outcome<KvNamespace> {
     let value = Reflect::get(env.as_ref(), &JsValue::from_str(binding)).map_err(describe)?;
     if value.is_undefined() || value.is_null() {
-        return Err(format!("no KV namespace is bound as {binding}"));
+        return Err(Failure::new(
+            "KV",
+            format!("no namespace is bound as {binding}"),
+        ));
     }
     Ok(value.unchecked_into())
 }
 
-async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, KvError> {
+async fn settle(promise: Result<Promise, JsValue>) -> Outcome<JsValue> {
     JsFuture::from(promise.map_err(describe)?)
         .await
         .map_err(describe)
@@ -50,7 +52,7 @@ async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, KvError> {
 
 impl KvNamespace {
     /// The value under `key` as text; `None` if there is none.
-    pub async fn text(&self, key: &str) -> Result<Option<String>, KvError> {
+    pub async fn text(&self, key: &str) -> Outcome<Option<String>> {
         let value = settle(self.get_text(key)).await?;
         if value.is_null() || value.is_undefined() {
             return Ok(None);
@@ -58,14 +60,14 @@ impl KvNamespace {
         value
             .as_string()
             .map(Some)
-            .ok_or_else(|| "KV get answered something other than text".to_owned())
+            .ok_or_else(|| Failure::new("KV get", "an answer that is not text"))
     }
 
-    pub async fn put(&self, key: &str, value: &str) -> Result<(), KvError> {
+    pub async fn put(&self, key: &str, value: &str) -> Outcome<()> {
         settle(self.put_text(key, value)).await.map(|_| ())
     }
 
-    pub async fn delete(&self, key: &str) -> Result<(), KvError> {
+    pub async fn delete(&self, key: &str) -> Outcome<()> {
         settle(self.delete_key(key)).await.map(|_| ())
     }
 
@@ -75,7 +77,7 @@ impl KvNamespace {
         &self,
         prefix: &str,
         cursor: Option<&str>,
-    ) -> Result<(Vec<String>, Option<String>), KvError> {
+    ) -> Outcome<(Vec<String>, Option<String>)> {
         let options = Object::new();
         let set = |name: &str, value: &str| {
             Reflect::set(
@@ -93,7 +95,7 @@ impl KvNamespace {
         let field = |name: &str| Reflect::get(&page, &JsValue::from_str(name)).map_err(describe);
         let keys: worker::js_sys::Array = field("keys")?
             .dyn_into()
-            .map_err(|_| "KV list answered without keys".to_owned())?;
+            .map_err(|_| Failure::new("KV list", "an answer without keys"))?;
         let mut names = Vec::with_capacity(keys.length() as usize);
         for key in keys.iter() {
             if let Some(name) = Reflect::get(&key, &JsValue::from_str("name"))

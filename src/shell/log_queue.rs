@@ -1,107 +1,85 @@
-//! The postbacks log's entries, batched per isolate: every postback's —
-//! refused at the edge or decided by its campaign object.
+//! Every postback's log entry, refused at the edge or decided by its
+//! campaign object, on its way to the log: gathered per isolate into a
+//! batch (`log::batch`) and sent to the log queue, whose consumer
+//! (`shell/log_consumer.rs`) writes the entries of every isolate together.
 //!
-//! Writing each entry at once would cost a storage write per postback —
-//! more than the postback itself. Entries wait here instead, already
-//! serialized into the chunks that will be stored as they are
-//! (`log::chunk`): one for their campaign and one for the bucket's
-//! all-campaigns prefix (`log::bucket`), or, for postbacks that name no
-//! existing campaign, one for the bounded unattributed log in its Durable
-//! Object. The first entry of a window schedules, through `waitUntil`, one
-//! flush of every destination [`WINDOW_MS`] later; `waitUntil` keeps the
-//! isolate alive for it, so an entry is not lost when the request that
-//! made it ends. What a crash of the isolate can lose is the window not yet
-//! written: at most a second (or [`MAX_WAITING_BYTES`] of entries) of one
-//! isolate's entries.
+//! The first entry of a window schedules, through `waitUntil`, one send of
+//! the batch [`DEFAULT_WINDOW_MS`] later (or `LOG_BATCH_MS`); a batch that
+//! fills up before is sent at once. `waitUntil` keeps the isolate alive
+//! for it, so an entry is not lost when the request that made it ends.
+//! What a crash of the isolate can lose is the window not yet sent.
 
-use super::{log_bucket, object_client};
-use crate::log::bucket;
-use crate::log::chunk::ChunkWriter;
+use super::error::Failure;
+use crate::log::batch::BatchWriter;
 use crate::log::LogEntry;
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::{Cell, OnceCell, RefCell};
 use std::time::Duration;
-use worker::{console_error, Context, Delay, Env};
+use wasm_bindgen::JsValue;
+use worker::{console_error, Context, Delay, Env, QueueContentType, RawMessageBuilder};
 
-/// How long entries gather before they are written: an operator sees a
-/// postback in the log within a second. A write costs a storage request
-/// whatever it holds, so the window sets what the log costs a postback,
-/// and bounds the writes to one per destination per isolate per second,
-/// however hot the campaign (docs/SCALING.md).
-const WINDOW_MS: u64 = 1000;
-/// Past this many bytes of waiting entries (every copy counted), a flush
-/// starts at once: the memory bound under a flood. A write costs a storage
-/// request whatever it holds (R2 bills each as a Class A operation), so
-/// the bound is in bytes, not entries: about 1,300 typical entries, each in
-/// two chunks. It keeps any one chunk under the 2 MB a row of the
-/// unattributed log's SQLite table may hold (a chunk is a row there).
-const MAX_WAITING_BYTES: usize = 3 << 19;
+pub const BINDING: &str = "LOG_QUEUE";
+/// How long entries gather before they are sent: a send costs queue
+/// operations whatever it holds, so the window sets what the log costs a
+/// quiet isolate (docs/COST.md), and an entry is readable about a window
+/// plus the consumer's batch wait after its postback (at most 30 s).
+const DEFAULT_WINDOW_MS: u64 = 5_000;
 
 thread_local! {
-    static WAITING: RefCell<HashMap<String, ChunkWriter>> = RefCell::new(HashMap::new());
+    static WAITING: RefCell<BatchWriter> = RefCell::new(BatchWriter::default());
     static SCHEDULED: Cell<bool> = const { Cell::new(false) };
-    /// Bytes waiting, every copy counted.
-    static BYTES: Cell<usize> = const { Cell::new(0) };
+    static WINDOW_MS: OnceCell<u64> = const { OnceCell::new() };
 }
 
-/// Where an entry waits: the bucket prefixes of its campaign and of all
-/// campaigns if the campaign exists, else the unattributed log. Unknown
-/// campaigns get no storage of their own.
-fn destinations(entry: &LogEntry, campaign_exists: bool) -> Vec<String> {
-    match (&entry.campaign_id, campaign_exists) {
-        (Some(campaign), true) => vec![bucket::prefix(Some(campaign)), bucket::ALL.to_owned()],
-        _ => vec![object_client::unattributed().to_owned()],
+/// The window: `LOG_BATCH_MS` when it is set to a number of milliseconds
+/// up to 20 s, else [`DEFAULT_WINDOW_MS`].
+fn window_ms(env: &Env) -> u64 {
+    WINDOW_MS.with(|w| {
+        *w.get_or_init(|| {
+            env.var("LOG_BATCH_MS")
+                .ok()
+                .and_then(|v| v.to_string().parse::<u64>().ok())
+                .filter(|ms| *ms <= 20_000)
+                .unwrap_or(DEFAULT_WINDOW_MS)
+        })
+    })
+}
+
+/// Logs `entry`: for the bucket if its campaign exists (`attributed`),
+/// else for the bounded unattributed log.
+pub fn push(env: &Env, ctx: &Context, entry: &LogEntry, attributed: bool) {
+    let full = WAITING.with(|w| w.borrow_mut().push(entry, attributed));
+    if let Some(batch) = full {
+        let env = env.clone();
+        ctx.wait_until(async move { send(&env, batch).await });
     }
-}
-
-pub fn push(env: &Env, ctx: &Context, entry: LogEntry, campaign_exists: bool) {
-    // Serialized once, for its campaign's chunk and the all-campaigns one.
-    let Ok(json) = serde_json::to_string(&entry) else {
-        return;
-    };
-    let added = WAITING.with(|w| {
-        let mut waiting = w.borrow_mut();
-        let mut added = 0;
-        for destination in destinations(&entry, campaign_exists) {
-            waiting
-                .entry(destination)
-                .or_default()
-                .push_serialized(&entry, &json);
-            added += json.len() + 1;
-        }
-        added
-    });
-    let waiting = BYTES.with(|b| {
-        b.set(b.get() + added);
-        b.get()
-    });
-    let full = waiting >= MAX_WAITING_BYTES;
-    if SCHEDULED.with(|s| s.replace(true)) && !full {
+    if SCHEDULED.with(|s| s.replace(true)) {
         return;
     }
     let env = env.clone();
+    let window = window_ms(&env);
     ctx.wait_until(async move {
-        if !full {
-            Delay::from(Duration::from_millis(WINDOW_MS)).await;
+        Delay::from(Duration::from_millis(window)).await;
+        SCHEDULED.with(|s| s.set(false));
+        let batch = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
+        if !batch.is_empty() {
+            send(&env, batch.finish()).await;
         }
-        flush(&env).await;
     });
 }
 
-async fn flush(env: &Env) {
-    let chunks = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
-    BYTES.with(|b| b.set(0));
-    SCHEDULED.with(|s| s.set(false));
-    let writes = chunks.into_iter().map(|(destination, chunk)| async move {
-        if destination == object_client::unattributed() {
-            object_client::write_logs(env, destination, chunk).await
-        } else {
-            log_bucket::write(env, &destination, chunk).await
+async fn send(env: &Env, batch: String) {
+    let sent = match env.queue(BINDING) {
+        Ok(queue) => {
+            let message = RawMessageBuilder::new(JsValue::from_str(&batch))
+                .build_with_content_type(QueueContentType::Text);
+            queue.send_raw(message).await
         }
-    });
-    for result in super::join::join_all(writes).await {
-        if let Err(e) = result {
-            console_error!("writing the postbacks log: {e}");
-        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = sent {
+        console_error!(
+            "{}",
+            Failure::new("sending log entries to the log queue", e)
+        );
     }
 }

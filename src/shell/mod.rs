@@ -1,19 +1,26 @@
 //! The wasm shell: moves requests and answers between HTTP, KV, the
-//! campaign Durable Object and the core. It decides nothing; every rule it
-//! applies is a call into the core.
+//! Durable Objects, the log's queue and bucket, and the core. It decides
+//! nothing; every rule it applies is a call into the core.
 
-mod admin;
+mod campaign_api;
 mod campaign_object;
 mod campaigns;
+mod conversions;
+mod error;
 mod join;
 mod kv;
 mod log_bucket;
+mod log_consumer;
 mod log_queue;
-mod logs;
+mod log_reader;
+mod log_routes;
 mod object_client;
+mod outbox;
 mod platform;
 mod postback;
+mod sql;
 mod tokens;
+mod unattributed_log;
 
 use crate::reply::Reply;
 use crate::route::{route, Guard, Route};
@@ -50,6 +57,19 @@ pub async fn fetch(
     }
     let answer = handle(req, &url, &env, &Context::new(ctx)).await;
     response(answer)
+}
+
+/// The log queue's consumer: worker-build's entrypoint calls it with the
+/// batch, `env` and `ctx`, as it calls the `worker` crate's
+/// `#[event(queue)]`.
+#[wasm_bindgen(wasm_bindgen_futures = worker::wasm_bindgen_futures)]
+pub async fn queue(
+    batch: log_consumer::QueueBatch,
+    env: Env,
+    _ctx: worker_sys::Context,
+) -> Result<(), JsValue> {
+    log_consumer::consume(batch, &env).await;
+    Ok(())
 }
 
 /// What a handler answers: a whole `Reply`, or a `Reply`'s head with a
@@ -161,14 +181,14 @@ async fn guarded(
     env: &Env,
 ) -> Answer {
     let reply = match route {
-        Route::LogJson => return logs::log_json(access, query, env).await,
-        Route::LogPage => logs::log_page(access, query, env).await,
-        Route::Outbox => logs::outbox(access, query, env).await,
-        Route::Conversion(id) => logs::conversion(access, query, env, id).await,
-        Route::OutboxRetry => logs::outbox_retry(query, env).await,
-        Route::CampaignList => admin::list(query, env).await,
-        Route::Campaign(id) => admin::campaign(&req, method, query, env, id).await,
-        Route::CampaignStats(id) => admin::stats(query, env, id).await,
+        Route::LogJson => return log_routes::log_json(access, query, env).await,
+        Route::LogPage => log_routes::log_page(access, query, env).await,
+        Route::Outbox => outbox::outbox(access, query, env).await,
+        Route::Conversion(id) => conversions::conversion(access, query, env, id).await,
+        Route::OutboxRetry => outbox::outbox_retry(query, env).await,
+        Route::CampaignList => campaign_api::list(query, env).await,
+        Route::Campaign(id) => campaign_api::campaign(&req, method, query, env, id).await,
+        Route::CampaignStats(id) => campaign_api::stats(query, env, id).await,
         Route::Tokens => tokens::tokens(&req, method, query, env).await,
         Route::Token(name) => tokens::delete(query, env, name).await,
         _ => Reply::not_found(),

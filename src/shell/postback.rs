@@ -117,7 +117,7 @@ fn refuse(
         draft
             .sent_from(source)
             .refused(refusal, platform::now_millis(), platform::nonce_u32());
-    log_queue::push(env, ctx, entry, campaign_exists);
+    log_queue::push(env, ctx, &entry, campaign_exists);
     reply
 }
 
@@ -202,7 +202,7 @@ pub async fn postback(
         }
     };
     let now = platform::now_seconds();
-    let submission = match edge::admit(
+    let admitted = match edge::admit(
         &identified,
         postback,
         campaign.as_deref(),
@@ -210,28 +210,28 @@ pub async fn postback(
         now,
         dry_run,
     ) {
-        Ok(s) => s,
+        Ok(a) => a,
         Err(refused) => {
             let exists = campaign.is_some();
             return refuse(env, ctx, (refused.log, source), refused.rejection, exists);
         }
     };
-    match object_client::submit(env, &submission, dry_run).await {
+    match object_client::submit(env, &admitted.submission).await {
         Ok(verdict) => {
-            let entry = submission.log.sent_from(source).decided(
+            let entry = admitted.log.sent_from(source).decided(
                 &verdict,
                 platform::now_millis(),
                 platform::nonce_u32(),
             );
-            log_queue::push(env, ctx, entry, true);
+            log_queue::push(env, ctx, &entry, true);
             Reply::from_verdict(&verdict, dry_run)
         }
         Err(e) => {
-            console_error!("campaign object {}: {e}", submission.campaign_id);
+            console_error!("{e}");
             refuse(
                 env,
                 ctx,
-                (submission.log, source),
+                (admitted.log, source),
                 Rejection::InternalError.into(),
                 true,
             )

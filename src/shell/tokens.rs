@@ -3,36 +3,27 @@
 //! /v1/tokens` and `DELETE /v1/tokens/{name}`, admin only.
 
 use super::campaigns::KV_BINDING;
+use super::error::{Failure, Outcome};
 use super::kv::{namespace, KvNamespace};
 use super::platform;
-use crate::admin::{authorized, credential, error_body};
+use crate::auth::{authorized, credential};
 use crate::catalog::Refusal;
 use crate::reply::Reply;
 use crate::token::{self, Access, Forbidden, Scoped};
 use serde_json::json;
 use worker::web_sys::Request;
-use worker::{console_error, Env};
+use worker::Env;
 
 fn unauthorized() -> Reply {
-    Reply::json(
+    Reply::error(
         401,
-        error_body(
-            "unauthorized",
-            "Send the admin token, or a token made with POST /v1/tokens, as `Authorization: Bearer <token>`.",
-        ),
+        "unauthorized",
+        "Send the admin token, or a token made with POST /v1/tokens, as `Authorization: Bearer <token>`.",
     )
 }
 
 pub fn forbidden(Forbidden(why): Forbidden) -> Reply {
-    Reply::json(403, error_body("forbidden", &why))
-}
-
-fn storage_failed(what: &str, e: &str) -> Reply {
-    console_error!("{what}: {e}");
-    Reply::json(
-        503,
-        error_body("internal_error", "Token storage failed; retry."),
-    )
+    Reply::error(403, "forbidden", &why)
 }
 
 /// Who sent `req`: the admin (one of `ADMIN_TOKEN`'s tokens, compared in
@@ -50,19 +41,19 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Access, Reply> {
     if !token::looks_scoped(&given) {
         return Err(unauthorized());
     }
-    let kv = namespace(env, KV_BINDING).map_err(|e| storage_failed("KV binding", &e))?;
+    let kv = namespace(env, KV_BINDING).map_err(|e| e.answer())?;
     match kv.text(&token::key(&given)).await {
         Ok(Some(stored)) => match Scoped::from_json(&stored) {
             Ok(scoped) => Ok(Access::Scoped(scoped)),
-            Err(e) => Err(storage_failed("a stored token", &e.message())),
+            Err(e) => Err(Failure::new("a stored token", e.message()).answer()),
         },
         Ok(None) => Err(unauthorized()),
-        Err(e) => Err(storage_failed("KV get token", &e)),
+        Err(e) => Err(e.during("reading a token").answer()),
     }
 }
 
 /// Every stored token, with its KV key (a few: listing reads them all).
-async fn stored(kv: &KvNamespace) -> Result<Vec<(String, Scoped)>, String> {
+async fn stored(kv: &KvNamespace) -> Outcome<Vec<(String, Scoped)>> {
     let mut keys = Vec::new();
     let mut cursor = None;
     loop {
@@ -77,8 +68,8 @@ async fn stored(kv: &KvNamespace) -> Result<Vec<(String, Scoped)>, String> {
     let mut tokens = Vec::with_capacity(keys.len());
     for (key, value) in keys.into_iter().zip(values) {
         if let Some(text) = value? {
-            let scoped =
-                Scoped::from_json(&text).map_err(|e| format!("token {key}: {}", e.message()))?;
+            let scoped = Scoped::from_json(&text)
+                .map_err(|e| Failure::new(format!("the stored token {key}"), e.message()))?;
             tokens.push((key, scoped));
         }
     }
@@ -89,11 +80,11 @@ async fn stored(kv: &KvNamespace) -> Result<Vec<(String, Scoped)>, String> {
 /// What both token routes start with: the query read (nothing is
 /// expected), the namespace, and every stored token.
 async fn open(query: &str, env: &Env) -> Result<(KvNamespace, Vec<(String, Scoped)>), Reply> {
-    super::admin::read_query(query)?;
-    let kv = namespace(env, KV_BINDING).map_err(|e| storage_failed("KV binding", &e))?;
+    super::campaign_api::read_query(query)?;
+    let kv = namespace(env, KV_BINDING).map_err(|e| e.answer())?;
     let existing = stored(&kv)
         .await
-        .map_err(|e| storage_failed("listing tokens", &e))?;
+        .map_err(|e| e.during("listing tokens").answer())?;
     Ok((kv, existing))
 }
 
@@ -121,19 +112,14 @@ pub async fn tokens(req: &Request, method: &str, query: &str, env: &Env) -> Repl
         Err(bad) => return Reply::refused(&Refusal::BadRequest(bad)),
     };
     if existing.iter().any(|(_, s)| s.name == scoped.name) {
-        return Reply::json(
+        return Reply::error(
             409,
-            error_body(
-                "token_exists",
-                "A token has this name: delete it first, or choose another name.",
-            ),
+            "token_exists",
+            "A token has this name: delete it first, or choose another name.",
         );
     }
     if existing.len() >= token::MAX_TOKENS {
-        return Reply::json(
-            409,
-            error_body("too_many_tokens", "Delete unused tokens first."),
-        );
+        return Reply::error(409, "too_many_tokens", "Delete unused tokens first.");
     }
     let secret = token::mint(platform::random_bytes());
     let mut shown = scoped.to_value();
@@ -143,7 +129,7 @@ pub async fn tokens(req: &Request, method: &str, query: &str, env: &Env) -> Repl
             shown["token"] = json!(secret);
             Reply::json(201, shown.to_string())
         }
-        Err(e) => storage_failed("KV put token", &e),
+        Err(e) => e.during("storing a token").answer(),
     }
 }
 
@@ -154,16 +140,13 @@ pub async fn delete(query: &str, env: &Env, name: &str) -> Reply {
         Err(reply) => return reply,
     };
     let Some((key, _)) = existing.iter().find(|(_, s)| s.name == name) else {
-        return Reply::json(
-            404,
-            error_body("token_not_found", "No token has this name."),
-        );
+        return Reply::error(404, "token_not_found", "No token has this name.");
     };
     match kv.delete(key).await {
         Ok(()) => Reply::json(
             200,
             json!({ "status": "deleted", "name": name }).to_string(),
         ),
-        Err(e) => storage_failed("KV delete token", &e),
+        Err(e) => e.during("deleting a token").answer(),
     }
 }

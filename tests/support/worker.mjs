@@ -25,6 +25,26 @@ export const WORKER_SCRIPT = {
   compatibilityDate: "2025-09-01",
 };
 
+/** The log queue's name, as wrangler.toml names it. */
+export const LOG_QUEUE = "postback-edge-log";
+
+/**
+ * The platform's parts the worker binds, as wrangler.toml binds them: the
+ * campaigns' KV, the log's bucket and queue (the worker is its consumer,
+ * with a shorter batch wait than deployed, so tests read entries sooner),
+ * the Durable Objects.
+ */
+export const PLATFORM = {
+  kvNamespaces: ["CAMPAIGNS"],
+  r2Buckets: ["LOGS"],
+  durableObjects: {
+    CAMPAIGN: { className: "CampaignObject", useSQLite: true },
+    UNATTRIBUTED: { className: "UnattributedLog", useSQLite: true },
+  },
+  queueProducers: { LOG_QUEUE: { queueName: LOG_QUEUE } },
+  queueConsumers: { [LOG_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10, retryDelay: 0 } },
+};
+
 const stateDirs = [];
 process.on("exit", () => {
   for (const dir of stateDirs) {
@@ -82,9 +102,7 @@ export async function startWorker({ persist, bindings = {}, listen = false, cons
     // With `listen`, a real HTTP port on 127.0.0.1 (for a browser).
     ...(listen ? { host: "127.0.0.1", port: 0 } : {}),
     ...WORKER_SCRIPT,
-    kvNamespaces: ["CAMPAIGNS"],
-    r2Buckets: ["LOGS"],
-    durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } },
+    ...PLATFORM,
     cf: false,
     ...(persist
       ? { kvPersist: join(persist, "kv"), durableObjectsPersist: join(persist, "do"), r2Persist: join(persist, "r2") }
@@ -94,6 +112,9 @@ export async function startWorker({ persist, bindings = {}, listen = false, cons
       CLICK_SIGNING_KEY,
       ORIGIN_SECRET,
       ORIGIN_URL: "http://127.0.0.1:9",
+      // Entries are sent a quarter second after their postback (5 s
+      // deployed): tests read the log sooner.
+      LOG_BATCH_MS: "250",
       ...bindings,
     },
   });

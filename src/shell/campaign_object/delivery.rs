@@ -1,33 +1,39 @@
 //! Delivering the outbox to `POST $ORIGIN_URL/conversions` from the
 //! object's alarm.
 //!
-//! Alarms are at-least-once, so an attempt is counted (and the next one
-//! scheduled) in storage before the message is sent: a crash mid-send
-//! neither loses the message nor retries it at once. A 2xx deletes the row;
-//! anything else records the error and leaves the row for its next attempt.
-//! Rows retried for three days are parked: kept and shown, not retried.
+//! What waits is known in memory (`store::Live`); a conversion's row keeps
+//! its messages and where their delivery stands (`outbox::Delivery`). An
+//! attempt is counted in the row before it is sent (the first one when
+//! the message is written, each next one when the one before fails), so a
+//! crash mid-send neither loses a message nor retries it at once. A 2xx
+//! takes the message out of the row; anything else records the error and
+//! schedules the next attempt; messages retried for three days are
+//! parked: kept and shown, not retried.
 
-use crate::outbox::{self, WebhookKey, DEFAULT_BASE_DELAY_MS, DEFAULT_TIMEOUT_MS, RETRY_FOR_MS};
+use super::store::{self, Live};
+use crate::outbox::{
+    self, Delivery, Request, Schedule, WebhookKey, DEFAULT_BASE_DELAY_MS, DEFAULT_TIMEOUT_MS,
+    MAX_BATCH, PARKED, RETRY_FOR_MS,
+};
+use crate::shell::error::Failure;
 use crate::shell::join::join_all;
-use serde::{Deserialize, Serialize};
-use std::cell::Cell;
+use crate::shell::sql::Sql;
+use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{console_error, js_sys, web_sys, Env, Result, SqlStorage, SqlStorageValue, State};
+use worker::{console_error, js_sys, web_sys, Env, Result};
 
 use crate::shell::platform::{error_text, now_millis, random_unit};
 
-/// `next_attempt_at` of a parked row: far past any real time, inside the
-/// integers JavaScript represents exactly.
-pub const PARKED: i64 = 9_000_000_000_000_000;
-/// Messages sent per alarm run; the rest wait for the next run, at once.
-const BATCH: i64 = 25;
+/// Requests sent at once, in one wave; a run sends waves while messages
+/// are due, up to [`MAX_PER_RUN`] messages.
+const WAVE: usize = 25;
+const MAX_PER_RUN: usize = 500;
 
 #[wasm_bindgen]
 extern "C" {
-    /// The global `fetch`, bound directly (the `worker` crate's `Fetch`
-    /// brings its request, response and body-stream types along). What
-    /// it throws comes back as an error.
+    /// The global `fetch`, bound directly. What it throws comes back as an
+    /// error.
     #[wasm_bindgen(js_name = fetch, catch)]
     fn fetch_request(request: &web_sys::Request) -> std::result::Result<js_sys::Promise, JsValue>;
 
@@ -40,25 +46,18 @@ extern "C" {
     fn clear_timeout(id: &JsValue);
 }
 
-struct DueRow {
-    id: String,
-    body: String,
-    created_at: i64,
-    attempts: i64,
-}
-
 /// Where and how to deliver, from the environment.
-struct Delivery {
+pub struct Origin {
     url: Option<String>,
     key: std::result::Result<WebhookKey, String>,
     timeout_ms: u64,
-    base_ms: u64,
-    /// How long a message is retried before it is parked.
-    retry_for_ms: u64,
+    pub schedule: Schedule,
+    /// Messages per request: 1 unless `ORIGIN_BATCH_MAX` says more.
+    batch: usize,
 }
 
-impl Delivery {
-    fn from_env(env: &Env) -> Delivery {
+impl Origin {
+    pub fn from_env(env: &Env) -> Origin {
         let var = |name: &str| {
             env.var(name)
                 .ok()
@@ -67,22 +66,27 @@ impl Delivery {
         };
         let number =
             |name: &str, default: u64| var(name).and_then(|v| v.parse().ok()).unwrap_or(default);
-        Delivery {
+        Origin {
             url: var("ORIGIN_URL").map(|u| format!("{}/conversions", u.trim_end_matches('/'))),
             key: env
                 .secret("ORIGIN_SECRET")
                 .map_err(|_| "ORIGIN_SECRET is not set".to_owned())
                 .and_then(|s| WebhookKey::from_secret(&s.to_string())),
             timeout_ms: number("ORIGIN_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
-            base_ms: number("OUTBOX_RETRY_BASE_MS", DEFAULT_BASE_DELAY_MS),
-            retry_for_ms: number("OUTBOX_RETRY_FOR_MS", RETRY_FOR_MS),
+            schedule: Schedule {
+                base_ms: number("OUTBOX_RETRY_BASE_MS", DEFAULT_BASE_DELAY_MS),
+                retry_for_ms: number("OUTBOX_RETRY_FOR_MS", RETRY_FOR_MS),
+            },
+            batch: usize::try_from(number("ORIGIN_BATCH_MAX", 1))
+                .unwrap_or(1)
+                .clamp(1, MAX_BATCH),
         }
     }
 
-    /// Sends one message; `signal` aborts it once the run's time is up.
+    /// Sends one request; `signal` aborts it once the run's time is up.
     async fn send(
         &self,
-        row: &DueRow,
+        request: &Request,
         signal: &web_sys::AbortSignal,
     ) -> std::result::Result<(), String> {
         let url = self.url.as_deref().ok_or("ORIGIN_URL is not set")?;
@@ -91,17 +95,17 @@ impl Delivery {
         let headers = web_sys::Headers::new().map_err(|e| error_text(&e))?;
         let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| error_text(&e));
         set("content-type", "application/json")?;
-        set("webhook-id", &row.id)?;
+        set("webhook-id", &request.id)?;
         set("webhook-timestamp", &timestamp.to_string())?;
         set(
             "webhook-signature",
-            &key.sign(&row.id, timestamp, &row.body),
+            &key.sign(&request.id, timestamp, &request.body),
         )?;
-        set("idempotency-key", &row.id)?;
+        set("idempotency-key", &request.id)?;
         let init = web_sys::RequestInit::new();
         init.set_method("POST");
         init.set_headers(&headers);
-        init.set_body(&JsValue::from_str(&row.body));
+        init.set_body(&JsValue::from_str(&request.body));
         init.set_signal(Some(signal));
         let request = web_sys::Request::new_with_str_and_init(url, &init)
             .map_err(|e| format!("bad origin request: {}", error_text(&e)))?;
@@ -125,7 +129,10 @@ impl Delivery {
     }
 }
 
-/// An `AbortSignal` that aborts after a time, unless cleared first.
+/// An `AbortSignal` that aborts after a time, unless cleared first. One
+/// per wave: a timer per message, as `AbortSignal.timeout` makes, stays
+/// counted against the object's 10,000 active timers long after its
+/// message is answered.
 struct Deadline {
     signal: web_sys::AbortSignal,
     timer: JsValue,
@@ -147,193 +154,145 @@ impl Deadline {
     }
 }
 
-/// Sends what is due, then sets the alarm for what is left. `marked`: what
-/// this object last told the bucket of its outbox (`None` since it
-/// started): marked once a delivery fails, unmarked once nothing is left,
-/// so `GET /v1/outbox` finds it without asking every campaign.
-pub async fn deliver_due(state: &State, env: &Env, marked: &Cell<Option<bool>>) -> Result<()> {
-    let sql = state.storage().sql();
-    let delivery = Delivery::from_env(env);
-    let now = now_millis();
-    // Counters of periods that have ended are never read again.
-    sql.exec(
-        "DELETE FROM counters WHERE expires_at < ?",
-        vec![SqlStorageValue::try_from_i64((now / 1000) as i64)?],
-    )?;
-    let due = super::rows::all(sql.exec(
-        "SELECT id, body, created_at, attempts FROM outbox
-             WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
-        vec![
-            SqlStorageValue::try_from_i64(now as i64)?,
-            SqlStorageValue::Integer(BATCH),
-        ],
-    )?)?
-    .iter()
-    .map(|row| {
-        Ok(DueRow {
-            id: row.text(0)?,
-            body: row.text(1)?,
-            created_at: row.int(2)?,
-            attempts: row.int(3)?,
-        })
-    })
-    .collect::<Result<Vec<_>>>()?;
+/// A conversion whose first message is being sent: its key, its delivery
+/// state, whether it is pending.
+type Due = (Vec<u8>, Delivery, bool);
 
-    // Count each attempt and schedule the next one before sending. While a
-    // message is in flight its next attempt is at least a timeout away, so
-    // an overlapping run does not send it twice.
-    for row in &due {
-        let attempt = u32::try_from(row.attempts)
-            .unwrap_or(u32::MAX)
-            .saturating_add(1);
-        let created_ms = u64::try_from(row.created_at)
-            .unwrap_or(0)
-            .saturating_mul(1000);
-        let next = outbox::next_attempt_at(
-            created_ms,
-            attempt,
-            now,
-            delivery.base_ms,
-            delivery.retry_for_ms,
-            random_unit(),
-        )
-        .map_or(PARKED, |t| t.max(now + delivery.timeout_ms + 1_000) as i64);
-        sql.exec(
-            "UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?",
-            vec![
-                SqlStorageValue::Integer(i64::from(attempt)),
-                SqlStorageValue::try_from_i64(next)?,
-                row.id.as_str().into(),
-            ],
-        )?;
-    }
+/// What a run did: whether a delivery failed, and whether messages are
+/// still waiting (parked ones included).
+pub struct Run {
+    pub failed: bool,
+    pub left: bool,
+}
 
-    // One deadline for the run's messages, all sent at once: a timer that
-    // aborts those still waiting, cleared once they are answered. (A timer
-    // per message, as `AbortSignal.timeout` makes, stays counted against
-    // the object's 10,000 active timers long after its message is
-    // answered: deliveries stopped after ten thousand.)
-    let deadline = Deadline::start(delivery.timeout_ms)?;
-    let results = join_all(due.iter().map(|row| delivery.send(row, &deadline.signal))).await;
-    deadline.clear();
-    let mut failed = 0;
-    for (row, result) in due.iter().zip(results) {
-        match result {
-            Ok(()) => {
-                sql.exec(
-                    "DELETE FROM outbox WHERE id = ?",
-                    vec![row.id.as_str().into()],
-                )?;
-            }
-            Err(error) => {
-                // One console line per run, not per message: with the
-                // origin down, a line per message floods the log.
-                if failed == 0 {
-                    console_error!("outbox {}: {error}", row.id);
+/// Sends what is due, wave after wave, and writes each outcome in its
+/// conversion's row.
+pub async fn deliver_due(sql: &Sql, live: &RefCell<Live>, origin: &Origin) -> Result<Run> {
+    let mut failed = false;
+    let mut sent = 0;
+    while sent < MAX_PER_RUN {
+        let keys = live
+            .borrow_mut()
+            .take_due(now_millis() as i64, WAVE * origin.batch);
+        if keys.is_empty() {
+            break;
+        }
+        sent += keys.len();
+        let mut rows = Vec::with_capacity(keys.len());
+        for key in keys {
+            match store::read_delivery(sql, &key)? {
+                Some((delivery, pending)) if !delivery.messages.is_empty() => {
+                    rows.push((key, delivery, pending))
                 }
-                failed += 1;
-                sql.exec(
-                    "UPDATE outbox SET last_error = ? WHERE id = ?",
-                    vec![error.into(), row.id.as_str().into()],
-                )?;
+                // Delivered, or the conversion forgotten, meanwhile.
+                _ => {
+                    live.borrow_mut().in_flight.remove(&key);
+                }
             }
         }
-    }
-    if failed > 1 {
-        console_error!(
-            "outbox: {failed} of {} deliveries failed in this run",
-            due.len()
-        );
-    }
-
-    let left = super::rows::first(sql.exec("SELECT 1 FROM outbox LIMIT 1", None)?)?.is_some();
-    let waiting = outbox::listed_after_run(failed > 0, left);
-    if let (Some(waiting), Some(name)) = (waiting, state.id().name()) {
-        if marked.get() != Some(waiting) {
-            // A failed mark is tried again after the next run; nothing
-            // is lost meanwhile, the outbox only goes unlisted.
-            match super::super::log_bucket::mark_outbox(env, &name, waiting).await {
-                Ok(()) => marked.set(Some(waiting)),
-                Err(e) => console_error!("marking the outbox of {name}: {e}"),
+        let now = (now_millis() / 1000) as i64;
+        let requests: Vec<(Request, &[Due])> = rows
+            .chunks(origin.batch)
+            .map(|group| {
+                let firsts: Vec<_> = group.iter().map(|(_, d, _)| &d.messages[0]).collect();
+                (Request::of(&firsts, now), group)
+            })
+            .collect();
+        let deadline = Deadline::start(origin.timeout_ms)?;
+        let results = join_all(
+            requests
+                .iter()
+                .map(|(r, _)| origin.send(r, &deadline.signal)),
+        )
+        .await;
+        deadline.clear();
+        let mut errors = 0;
+        for ((_, group), result) in requests.iter().zip(results) {
+            for (key, delivery, pending) in group.iter() {
+                let now_ms = now_millis();
+                // A pending conversion whose last message the origin has
+                // keeps its record in its row again.
+                let record = match (&result, delivery.messages.as_slice(), pending) {
+                    (Ok(()), [last], true) => Some(
+                        serde_json::to_string(&store::carried(last)?)
+                            .map_err(|e| Failure::new("a conversion's record", e))?,
+                    ),
+                    _ => None,
+                };
+                let after = match &result {
+                    Ok(()) => delivery.clone().delivered(now_ms),
+                    Err(error) => {
+                        if errors == 0 {
+                            // One console line per wave, not per message:
+                            // with the origin down, a line per message
+                            // floods the log.
+                            console_error!("outbox {}: {error}", delivery.messages[0].id);
+                        }
+                        errors += 1;
+                        Some(delivery.clone().failed(
+                            error.clone(),
+                            now_ms,
+                            origin.schedule,
+                            random_unit(),
+                        ))
+                    }
+                };
+                store::write_row_delivery(sql, key, after.as_ref(), record)?;
+                let mut live = live.borrow_mut();
+                live.in_flight.remove(key);
+                match after {
+                    Some(after) => live.queue(after.next_attempt_at, key.clone()),
+                    None => live.done(key),
+                }
             }
         }
+        if errors > 1 {
+            console_error!("outbox: {errors} deliveries failed in this wave");
+        }
+        failed |= errors > 0;
     }
+    let left = live.borrow().any_waiting().unwrap_or(true);
+    Ok(Run { failed, left })
+}
 
-    let next = super::rows::first(sql.exec(
-        "SELECT MIN(next_attempt_at) AS next FROM outbox WHERE next_attempt_at < ?",
-        vec![SqlStorageValue::try_from_i64(PARKED)?],
-    )?)?;
-    if let Some(at) = next.map(|row| row.opt_int(0)).transpose()?.flatten() {
-        let delay = (at - now_millis() as i64).max(0);
-        state.storage().set_alarm(delay).await?;
+/// Brings every parked message back: each is tried once more at once (and
+/// parked again if that fails, its retry window being over). How many
+/// conversions came back.
+pub fn requeue_parked(sql: &Sql, live: &RefCell<Live>, now_ms: u64) -> Result<u64> {
+    let rows = sql.all(
+        "SELECT key, outbox, attempts, next_attempt_at, last_error FROM known
+             WHERE next_attempt_at >= ?",
+        vec![crate::shell::sql::int(PARKED)?],
+    )?;
+    let mut requeued = 0;
+    for row in rows {
+        let key = row.blob(0)?;
+        let Some(delivery) = store::delivery_of(&row, 1)? else {
+            continue;
+        };
+        let back = delivery.requeued(now_ms);
+        store::write_delivery(sql, &key, Some(&back))?;
+        live.borrow_mut().queue(back.next_attempt_at, key);
+        requeued += back.messages.len() as u64;
     }
-    Ok(())
+    Ok(requeued)
 }
 
-/// Brings every parked message back: each is tried once more at once
-/// (and parked again if that fails, its retry window being over). How
-/// many came back.
-pub fn requeue_parked(sql: &SqlStorage, now_ms: u64) -> Result<u64> {
-    // Counted by the rows returned: `rowsWritten` counts index writes too.
-    let requeued = super::rows::all(sql.exec(
-        "UPDATE outbox SET next_attempt_at = ? WHERE next_attempt_at >= ? RETURNING id",
-        vec![
-            SqlStorageValue::try_from_i64(i64::try_from(now_ms).unwrap_or(i64::MAX))?,
-            SqlStorageValue::try_from_i64(PARKED)?,
-        ],
-    )?)?;
-    Ok(requeued.len() as u64)
+/// Every conversion's delivery that waits, parked ones included.
+pub fn waiting(sql: &Sql) -> Result<Vec<Delivery>> {
+    let rows = sql.all(
+        "SELECT outbox, attempts, next_attempt_at, last_error FROM known WHERE outbox IS NOT NULL",
+        vec![],
+    )?;
+    let mut deliveries = Vec::new();
+    for row in rows {
+        deliveries.extend(store::delivery_of(&row, 0)?);
+    }
+    Ok(deliveries)
 }
 
-/// Whether any row waits for delivery (parked rows do not).
-pub fn has_waiting(sql: &SqlStorage) -> Result<bool> {
-    let row = super::rows::first(sql.exec(
-        "SELECT 1 FROM outbox WHERE next_attempt_at < ? LIMIT 1",
-        vec![SqlStorageValue::try_from_i64(PARKED)?],
-    )?)?;
-    Ok(row.is_some())
-}
-
-/// What waits in this object's outbox.
-#[derive(Debug, Serialize, Deserialize, Default)]
-pub struct OutboxStatus {
-    pub waiting: u64,
-    pub parked: u64,
-    /// Unix seconds of the oldest waiting message.
-    pub oldest_created_at: Option<i64>,
-    pub next_attempt_at: Option<String>,
-    pub max_attempts: u64,
-    pub last_error: Option<String>,
-}
-
-pub fn status(sql: &SqlStorage) -> Result<OutboxStatus> {
-    let parked = SqlStorageValue::try_from_i64(PARKED)?;
-    let row = super::rows::first(sql.exec(
-        "SELECT COUNT(*) AS waiting,
-                    SUM(CASE WHEN next_attempt_at >= ?1 THEN 1 ELSE 0 END) AS parked,
-                    MIN(created_at) AS oldest,
-                    MIN(CASE WHEN next_attempt_at < ?1 THEN next_attempt_at END) AS next,
-                    MAX(attempts) AS max_attempts
-             FROM outbox",
-        vec![parked],
-    )?)?;
-    let error = super::rows::first(sql.exec(
-        "SELECT last_error FROM outbox WHERE last_error IS NOT NULL ORDER BY created_at DESC LIMIT 1",
-        None,
-    )?)?;
-    let Some(row) = row else {
-        return Ok(OutboxStatus::default());
-    };
-    let count =
-        |index| -> Result<u64> { Ok(u64::try_from(row.opt_int(index)?.unwrap_or(0)).unwrap_or(0)) };
-    Ok(OutboxStatus {
-        waiting: count(0)?,
-        parked: count(1)?,
-        oldest_created_at: row.opt_int(2)?,
-        next_attempt_at: row
-            .opt_int(3)?
-            .map(|t| crate::log::format_millis(u64::try_from(t).unwrap_or(0))),
-        max_attempts: count(4)?,
-        last_error: error.map(|e| e.opt_text(0)).transpose()?.flatten(),
-    })
+/// Says a failure of marking the outbox without failing the run: nothing
+/// is lost, the outbox only goes unlisted until the next run.
+pub fn mark_failed(campaign: &str, e: Failure) {
+    console_error!("{}", e.during(format!("marking the outbox of {campaign}")));
 }

@@ -1,97 +1,138 @@
 //! What earlier versions left in a campaign object, moved to where today's
-//! version keeps it: conversions into `known`, once, on the object's first
-//! request; the postbacks log (a row per entry, then chunks) into the R2
-//! bucket, a batch per alarm run, so that no postback waits for it.
+//! version keeps it: conversions kept whole forever (`conversions`) into
+//! `known`, once, at the object's first request; the postbacks log (a row
+//! per entry, `log`, then chunks, `log_chunks`) into today's log through
+//! its queue, a batch per alarm run, so that no postback waits for it.
 
-use super::log_table;
-use super::rows;
-use super::sql_store::remember;
-use crate::ledger::Conversion;
-use crate::log::bucket;
-use crate::log::chunk::ChunkMeta;
-use crate::shell::log_bucket;
-use worker::{Env, Error, Result, SqlStorage, SqlStorageValue};
+use crate::ledger::{identity_key, Conversion, Known};
+use crate::log::batch::BatchWriter;
+use crate::log::{chunk, LogEntry};
+use crate::shell::error::Failure;
+use crate::shell::sql::{int, Sql};
+use wasm_bindgen::JsValue;
+use worker::{Env, Error, QueueContentType, RawMessageBuilder, Result};
 
-/// Chunks moved to the bucket per alarm run.
-const CHUNKS_PER_RUN: i64 = 50;
+/// Entries moved to the log per alarm run.
+const ENTRIES_PER_RUN: i64 = 2_000;
 
-fn table_exists(sql: &SqlStorage, name: &str) -> Result<bool> {
-    Ok(rows::first(sql.exec(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-        vec![name.into()],
-    )?)?
-    .is_some())
+fn table_exists(sql: &Sql, name: &str) -> Result<bool> {
+    Ok(sql
+        .first(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+            vec![name.into()],
+        )?
+        .is_some())
 }
 
 /// Moves the `conversions` table of earlier versions (keyed by identity,
 /// the record kept whole forever) into `known`: pending conversions keep
-/// their record, final ones only what dedupe needs. One transaction per
-/// object, at its first request after the upgrade.
-pub fn move_conversions(sql: &SqlStorage) -> Result<()> {
+/// their record, final ones only what dedupe needs.
+pub fn move_conversions(sql: &Sql) -> Result<()> {
     if !table_exists(sql, "conversions")? {
         return Ok(());
     }
-    let old = rows::all(sql.exec("SELECT record FROM conversions", None)?)?;
-    for row in old {
-        let conversion: Conversion = serde_json::from_str(&row.text(0)?)
+    for row in sql.all("SELECT record FROM conversions", vec![])? {
+        let c: Conversion = serde_json::from_str(&row.text(0)?)
             .map_err(|e| Error::RustError(format!("an earlier version's conversion: {e}")))?;
-        remember(sql, &conversion)?;
+        let record = match c.known() {
+            Known::Full(_) => Some(row.text(0)?),
+            Known::Settled { .. } => None,
+        };
+        sql.run(
+            "INSERT INTO known (key, id, status, revision, updated_at, record)
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            vec![
+                identity_key(&c.identity).to_vec().into(),
+                c.id.as_str().into(),
+                c.status.as_str().into(),
+                int(i64::from(c.revision))?,
+                int(c.updated_at)?,
+                record.into(),
+            ],
+        )?;
     }
-    sql.exec("DROP TABLE conversions", None)?;
+    sql.run("DROP TABLE conversions", vec![])?;
     Ok(())
 }
 
 /// Whether an earlier version's log is still in this object.
-pub fn has_log(sql: &SqlStorage) -> Result<bool> {
+pub fn has_log(sql: &Sql) -> Result<bool> {
     Ok(table_exists(sql, "log")? || table_exists(sql, "log_chunks")?)
 }
 
-/// Moves up to [`CHUNKS_PER_RUN`] of the object's log chunks to the bucket
-/// (each under its campaign's prefix and the all-campaigns one), deleting
-/// each once stored; the table goes when it is empty. True if more remain.
-/// An object of a campaign only ever held that campaign's entries.
-pub async fn move_log(sql: &SqlStorage, env: &Env) -> Result<bool> {
+/// Up to [`ENTRIES_PER_RUN`] entries of the object's old log, taken out of
+/// it (the tables go once empty); none once it is empty.
+fn take(sql: &Sql, limit: i64) -> Result<Vec<LogEntry>> {
+    let mut entries = Vec::new();
     if table_exists(sql, "log")? {
-        // The row-per-entry table of two versions ago: into chunks first.
-        sql.exec(log_table::SCHEMA, None)?;
-        log_table::migrate(sql)?;
-    }
-    let bucket = log_bucket::bucket(env).map_err(Error::RustError)?;
-    let chunks = rows::all(sql.exec(
-        "SELECT seq, first_id, last_id, campaign, count, codes, entries
-             FROM log_chunks ORDER BY seq LIMIT ?",
-        vec![SqlStorageValue::from(CHUNKS_PER_RUN)],
-    )?)?;
-    if chunks.is_empty() {
-        sql.exec("DROP TABLE log_chunks", None)?;
-        return Ok(false);
-    }
-    for chunk in &chunks {
-        let meta = ChunkMeta {
-            first_id: chunk.text(1)?,
-            last_id: chunk.text(2)?,
-            campaign: chunk.opt_text(3)?,
-            count: u32::try_from(chunk.int(4)?).unwrap_or(0),
-            codes: chunk.text(5)?,
-        };
-        let entries = chunk.text(6)?;
-        let prefixes = [
-            bucket::prefix(meta.campaign.as_deref()),
-            bucket::ALL.to_owned(),
-        ];
-        for prefix in prefixes.iter().collect::<std::collections::BTreeSet<_>>() {
-            log_bucket::put_chunk(&bucket, prefix, &meta, &entries)
-                .await
-                .map_err(Error::RustError)?;
+        // Two versions ago: a row per entry.
+        for row in sql.all(
+            "DELETE FROM log WHERE id IN (SELECT id FROM log ORDER BY id LIMIT ?) RETURNING entry",
+            vec![int(limit)?],
+        )? {
+            entries.push(
+                serde_json::from_str(&row.text(0)?)
+                    .map_err(|e| Error::RustError(format!("an old log entry: {e}")))?,
+            );
         }
-        sql.exec(
-            "DELETE FROM log_chunks WHERE seq = ?",
-            vec![SqlStorageValue::from(chunk.int(0)?)],
-        )?;
+        if entries.is_empty() {
+            sql.run("DROP TABLE log", vec![])?;
+        }
     }
-    if rows::first(sql.exec("SELECT 1 FROM log_chunks LIMIT 1", None)?)?.is_none() {
-        sql.exec("DROP TABLE log_chunks", None)?;
+    if entries.is_empty() && table_exists(sql, "log_chunks")? {
+        let chunks = sql.all(
+            "DELETE FROM log_chunks WHERE seq IN (SELECT seq FROM log_chunks ORDER BY seq LIMIT ?)
+                 RETURNING entries",
+            vec![int((limit / 100).max(1))?],
+        )?;
+        if chunks.is_empty() {
+            sql.run("DROP TABLE log_chunks", vec![])?;
+        }
+        for row in chunks {
+            entries.extend(
+                chunk::entries(&row.text(0)?)
+                    .map_err(|e| Error::RustError(format!("an old log chunk: {e}")))?,
+            );
+        }
+    }
+    Ok(entries)
+}
+
+/// Moves a batch of the object's old log (a campaign's: every entry names
+/// it) to today's log, through the log queue; true if more remain.
+pub async fn move_log(sql: &Sql, env: &Env) -> Result<bool> {
+    let entries = take(sql, ENTRIES_PER_RUN)?;
+    if entries.is_empty() {
         return Ok(false);
     }
-    Ok(true)
+    let mut writer = BatchWriter::default();
+    let mut batches = Vec::new();
+    for entry in &entries {
+        batches.extend(writer.push(entry, true));
+    }
+    batches.push(writer.finish());
+    let queue = env.queue(super::super::log_queue::BINDING)?;
+    for batch in batches {
+        let message = RawMessageBuilder::new(JsValue::from_str(&batch))
+            .build_with_content_type(QueueContentType::Text);
+        queue
+            .send_raw(message)
+            .await
+            .map_err(|e| Failure::new("moving an old log to the log queue", e))?;
+    }
+    has_log(sql)
+}
+
+/// Every entry of the log of postbacks that named no valid campaign, as the
+/// version before kept it in the campaign object named `~unattributed`,
+/// taken out of it.
+pub fn take_unattributed(sql: &Sql) -> Result<Vec<LogEntry>> {
+    let mut all = Vec::new();
+    loop {
+        let entries = take(sql, ENTRIES_PER_RUN)?;
+        if entries.is_empty() {
+            return Ok(all);
+        }
+        all.extend(entries);
+    }
 }

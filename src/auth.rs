@@ -1,10 +1,8 @@
-//! The operator's side: who may use the `/v1/` API and the log page, and
-//! the answers of the campaign admin API.
+//! Who may use the `/v1/` API and the log page: the credential a request
+//! carries, and whether it is an admin token.
 
-use crate::campaign::ConfigError;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde_json::json;
 
 /// Whether an `Authorization` header carries one of the admin tokens
 /// (`tokens`: the `ADMIN_TOKEN` value, one or more tokens separated by
@@ -40,23 +38,6 @@ pub fn credential(header: &str) -> Option<String> {
     };
     // An empty credential never matches: no listed token is empty.
     Some(given).filter(|g| !g.is_empty())
-}
-
-/// An admin API error body.
-pub fn error_body(code: &str, message: &str) -> String {
-    json!({ "error": { "code": code, "message": message } }).to_string()
-}
-
-/// The answer to a config that cannot be stored: 400, naming the field.
-pub fn invalid_config_body(error: &ConfigError) -> String {
-    json!({
-        "error": {
-            "code": "invalid_config",
-            "field": error.field,
-            "message": format!("Campaign config is not valid: {error}"),
-        }
-    })
-    .to_string()
 }
 
 #[cfg(test)]
