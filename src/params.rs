@@ -323,27 +323,27 @@ impl Params {
 }
 
 /// The refusal of two names of the parameter `ours` with different values:
-/// it names the later as sent, and its problem the earlier.
-fn conflict(ours: &str, earlier: &str, later: &str) -> BadRequest {
-    let problem = if earlier == later {
+/// it names the one given first as sent, and its problem the other.
+fn conflict(ours: &str, first: &str, second: &str) -> BadRequest {
+    let problem = if first == second {
         "is given more than once with different values".to_owned()
-    } else if earlier == ours {
+    } else if first == ours {
+        format!(
+            "is also given as `{second}` (read as `{ours}`) with another value: \
+             send only one of the two"
+        )
+    } else if second == ours {
         format!(
             "is read as `{ours}`, which this postback also gives, with another value: \
              send only one of the two"
         )
-    } else if later == ours {
-        format!(
-            "is also given as `{earlier}` (read as `{ours}`) with another value: \
-             send only one of the two"
-        )
     } else {
         format!(
-            "is read as `{ours}`, as `{earlier}` is, and the two carry different values: \
+            "is read as `{ours}`, as `{second}` is, and the two carry different values: \
              send only one of them"
         )
     };
-    BadRequest::new(later, problem)
+    BadRequest::new(first, problem)
 }
 
 /// Reads a JSON body's members into [`Params`]: strings, numbers, booleans
@@ -507,8 +507,9 @@ mod tests {
         check_query("goal=1&goal=1", Ok(&[("goal", "1")]));
         check_query("goal=1&goal=2", Err("goal"));
         check_query("click_id=a&clickid=a", Ok(&[("click_id", "a")]));
-        check_query("click_id=a&clickid=b", Err("clickid"));
-        check_query("campaign_id=1&offer_id=2", Err("offer_id"));
+        check_query("click_id=a&clickid=b", Err("click_id"));
+        check_query("clickid=a&click_id=b", Err("clickid"));
+        check_query("campaign_id=1&offer_id=2", Err("campaign_id"));
     }
 
     #[test]
@@ -570,7 +571,7 @@ mod tests {
         assert_eq!(err(br#"{"goal":"1","goal":"2"}"#).parameter(), "goal");
         assert_eq!(
             err(br#"{"clickid":"a","click_id":"b"}"#).parameter(),
-            "click_id"
+            "clickid"
         );
         // A JSON escape spells the same name.
         assert_eq!(
@@ -719,48 +720,51 @@ mod tests {
             p,
             "click_id=a&transaction_id=b",
             Err((
-                "transaction_id",
-                "read as `click_id`, which this postback also gives",
-            )),
-        );
-        check(
-            p,
-            "transaction_id=b&click_id=a",
-            Err((
                 "click_id",
                 "also given as `transaction_id` (read as `click_id`)",
             )),
         );
         check(
             p,
+            "transaction_id=b&click_id=a",
+            Err((
+                "transaction_id",
+                "read as `click_id`, which this postback also gives",
+            )),
+        );
+        check(
+            p,
             "cid=a&subid=b",
-            Err(("subid", "read as `click_id`, as `cid` is")),
+            Err(("cid", "read as `click_id`, as `subid` is")),
         );
         check(
             p,
             "amount=1&payout=2",
-            Err(("payout", "read as `sum`, as `amount` is")),
+            Err(("amount", "read as `sum`, as `payout` is")),
         );
         check(
             p,
             "txid=1&goal=2&tid=3",
-            Err(("tid", "read as `action_id`, as `txid` is")),
+            Err(("txid", "read as `action_id`, as `tid` is")),
         );
         check(
             p,
             "adv1=x&custom_field1=y",
-            Err(("custom_field1", "also given as `adv1`")),
+            Err((
+                "adv1",
+                "read as `custom_field1`, which this postback also gives",
+            )),
         );
         check(
             p,
             "cid=a&cid=b",
             Err(("cid", "more than once with different values")),
         );
-        // The same value under a third name does not hide a second value.
+        // The same value under a second name does not hide a third's.
         check(
             p,
             "cid=a&subid=a&cnv_id=b",
-            Err(("cnv_id", "read as `click_id`, as `cid` is")),
+            Err(("cid", "read as `click_id`, as `cnv_id` is")),
         );
     }
 
@@ -782,8 +786,8 @@ mod tests {
                 .to_owned()
         };
         assert_eq!(err("", br#"{"amount":[1]}"#), "amount");
-        assert_eq!(err("cid=a", br#"{"subid":"b"}"#), "subid");
-        assert_eq!(err("", br#"{"tid":"1","txid":"2"}"#), "txid");
+        assert_eq!(err("cid=a", br#"{"subid":"b"}"#), "cid");
+        assert_eq!(err("", br#"{"tid":"1","txid":"2"}"#), "tid");
     }
 
     #[test]
@@ -824,10 +828,7 @@ mod tests {
         check(
             &own,
             "click_id=a&clickref=b",
-            Err((
-                "clickref",
-                "read as `click_id`, which this postback also gives",
-            )),
+            Err(("click_id", "also given as `clickref` (read as `click_id`)")),
         );
         // Without the setting, its names are names of their own.
         check(

@@ -299,8 +299,8 @@ mod tests {
         check("status=other", Err("status"));
         check("cnv_currency=euro", Err("cnv_currency"));
         check(&format!("txid={}", "t".repeat(129)), Err("txid"));
-        check("cid=a&subid=b", Err("subid"));
-        check("amount=1&payout=2", Err("payout"));
+        check("cid=a&subid=b", Err("cid"));
+        check("amount=1&payout=2", Err("amount"));
     }
 
     #[test]

@@ -168,13 +168,14 @@ describe("other trackers' postbacks", () => {
 
   test("two names of one parameter with different values are refused naming both", async () => {
     const click = await worker.click(c.id);
-    assertBadRequest(await get(`click_id=${click}&transaction_id=other`), "transaction_id", "click_id");
-    assertBadRequest(await get(`cid=${click}&subid=other`), "subid", "cid");
-    assertBadRequest(await get(`click_id=${click}&amount=10&payout=2`), "payout", "amount");
-    assertBadRequest(await get(`click_id=${click}&txid=a&tid=b`), "tid", "txid");
+    assertBadRequest(await get(`click_id=${click}&transaction_id=other`), "click_id", "transaction_id");
+    assertBadRequest(await get(`transaction_id=other&click_id=${click}`), "transaction_id", "click_id");
+    assertBadRequest(await get(`cid=${click}&subid=other`), "cid", "subid");
+    assertBadRequest(await get(`click_id=${click}&amount=10&payout=2`), "amount", "payout");
+    assertBadRequest(await get(`click_id=${click}&txid=a&tid=b`), "txid", "tid");
     const body = JSON.stringify({ order_id: "b" });
     const mixed = await worker.fetch(`/postback?click_id=${click}&adv_sub=a`, { method: "POST", headers: JSON_BODY, body });
-    assertBadRequest(mixed, "order_id", "adv_sub");
+    assertBadRequest(mixed, "adv_sub", "order_id");
     // The same value under two names is one parameter.
     const id = assertAccepted(await get(`click_id=${click}&transaction_id=${click}&sum=10&amount=10`), "pending");
     assert.equal((await conversion(id)).payout, "1");
@@ -204,7 +205,7 @@ describe("PARAM_ALIASES", () => {
       assertSameConversion(await worker.fetch(`/postback?${query}`), "status_same", id);
       // The trackers' names still hold, and so does the rule for two names.
       assertSameConversion(await worker.fetch(`/postback?subid=${click}&tid=OWN-1`), "status_same", id);
-      assertBadRequest(await worker.fetch(`/postback?click_id=${click}&clickref=other`), "clickref", "click_id");
+      assertBadRequest(await worker.fetch(`/postback?click_id=${click}&clickref=other`), "click_id", "clickref");
     } finally {
       await worker.dispose();
     }
