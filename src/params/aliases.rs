@@ -6,8 +6,8 @@
 //!
 //! Names are matched exactly, once percent-decoded: trackers document
 //! them in lower case, and a name that only looks like one stays an
-//! unknown parameter (kept in the log, never an error). An alias never
-//! changes what a value means: `payout=12.5` is read as `sum=12.5`.
+//! unknown parameter (kept in the log, never an error). An alias renames,
+//! and nothing else: `payout=12.5` is read exactly as `sum=12.5`.
 
 use std::fmt;
 
@@ -85,8 +85,8 @@ const KEITARO_SUB_IDS: &str =
     "https://v9.help.keitaro.io/en/conversions-and-postback/postback.html";
 const BINOM_POSTBACK: &str = "https://docs.binom.org/postback-url.php";
 
-/// Our own aliases (SPEC §4's table). RedTrack's click id is `clickid`,
-/// TUNE's offer is `offer_id`: those postbacks need nothing more.
+/// Our own aliases (SPEC §4's table), read on every request. RedTrack's
+/// click id and TUNE's offer already go by two of them.
 pub const OUR_ALIASES: [Alias; 3] = [
     alias("clickid", "click_id", "ours; RedTrack", &["https://help.redtrack.io/knowledgebase/kb/basic-setup-9785/supported-dynamic-parameters/%d1%81lick-id-parameter/"]),
     alias("offer_id", "campaign_id", "ours; HasOffers/TUNE", &[TUNE_POSTBACK]),
