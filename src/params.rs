@@ -1,12 +1,18 @@
 //! Reads a postback's raw parameters from a query string, a form body or a
 //! JSON body into one list of name/value pairs, enforcing SPEC §4's limits.
 //!
-//! This layer knows nothing of what a parameter means except its aliases:
-//! `clickid` is `click_id`, `offer_id` is `campaign_id`, `sale_amount` is
-//! `sum`. Anything it cannot read is a [`BadRequest`] naming the parameter;
-//! it never panics, whatever the bytes.
+//! This layer knows nothing of what a parameter means except its names:
+//! `clickid` is `click_id`, and for postbacks the other trackers' names of
+//! [`aliases`] (`transaction_id`, `payout`…) and the deployment's own.
+//! Every pair keeps the name it was sent under beside the name it is read
+//! as, so what the sender wrote can be shown and named back. Anything it
+//! cannot read is a [`BadRequest`] naming the parameter as sent; it never
+//! panics, whatever the bytes.
+
+pub mod aliases;
 
 use crate::catalog::BadRequest;
+pub use aliases::Aliases;
 use percent_encoding::percent_decode;
 
 /// Longest query string a postback may carry.
@@ -42,22 +48,50 @@ impl BodyKind {
 
 /// A postback's parameters, by canonical name, in the order first received.
 /// A name appears once: a repeat with the same value is folded, a repeat
-/// with another value is refused.
+/// with another value is refused — and so is a second name of the same
+/// parameter (`click_id` and `transaction_id`) with another value.
 ///
 /// Every name and value lives in one buffer, so reading a postback costs
-/// two allocations, not two per parameter.
+/// two allocations, not two per parameter: a pair keeps the name as sent,
+/// and the name it is read as is one of ours, a `&'static str`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params {
-    /// Every name and value, decoded, back to back.
+    /// Every name (as sent) and value, decoded, back to back.
     text: String,
-    /// Per parameter: where its name starts, where its value starts (the
-    /// name's end), where its value ends.
-    pairs: Vec<[u32; 3]>,
+    pairs: Vec<Pair>,
+}
+
+/// One pair as received: where its name starts, where its value starts
+/// (the name's end), where its value ends, and how it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pair {
+    start: u32,
+    value: u32,
+    end: u32,
+    read_as: ReadAs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadAs {
+    /// By the name it was sent under: one of ours, or one we do not know.
+    Sent,
+    /// An alias of this name of ours.
+    Alias(&'static str),
+    /// Another name of a parameter given earlier with the same value: one
+    /// parameter, so it is read once, and shown as it was received.
+    Repeat,
 }
 
 impl Params {
-    /// Parameters of a query string (without the leading `?`).
+    /// Parameters of a query string (without the leading `?`), read with
+    /// our own names only: for the requests that are not postbacks.
     pub fn from_query(query: &str) -> Result<Params, BadRequest> {
+        Params::from_query_with(query, &Aliases::OURS)
+    }
+
+    /// Parameters of a query string (without the leading `?`), each name
+    /// read through `aliases`.
+    pub fn from_query_with(query: &str, aliases: &Aliases) -> Result<Params, BadRequest> {
         if query.len() > MAX_QUERY_BYTES {
             return Err(BadRequest::new(
                 "query",
@@ -68,50 +102,80 @@ impl Params {
             text: String::with_capacity(query.len()),
             pairs: Vec::with_capacity(8),
         };
-        params.add_urlencoded(query.as_bytes())?;
+        params.add_urlencoded(query.as_bytes(), aliases)?;
         Ok(params)
     }
 
-    /// Parameters of a `POST` request: its query string and its body, read
-    /// as one set (a name sent in both must carry the same value in both).
+    /// Parameters of a `POST` request, read with our own names only (see
+    /// [`Params::from_post_with`]).
     pub fn from_post(query: &str, kind: BodyKind, body: &[u8]) -> Result<Params, BadRequest> {
+        Params::from_post_with(query, kind, body, &Aliases::OURS)
+    }
+
+    /// Parameters of a `POST` request: its query string and its body, read
+    /// as one set (a name sent in both must carry the same value in both),
+    /// each name through `aliases`.
+    pub fn from_post_with(
+        query: &str,
+        kind: BodyKind,
+        body: &[u8],
+        aliases: &Aliases,
+    ) -> Result<Params, BadRequest> {
         if body.len() > MAX_BODY_BYTES {
             return Err(BadRequest::new(
                 "body",
                 format!("is longer than {MAX_BODY_BYTES} bytes"),
             ));
         }
-        let mut params = Params::from_query(query)?;
+        let mut params = Params::from_query_with(query, aliases)?;
         match kind {
-            BodyKind::Form => params.add_urlencoded(body)?,
-            BodyKind::Json => params.add_json(body)?,
+            BodyKind::Form => params.add_urlencoded(body, aliases)?,
+            BodyKind::Json => params.add_json(body, aliases)?,
         }
         Ok(params)
     }
 
     /// The value of a parameter by canonical name.
     pub fn get(&self, name: &str) -> Option<&str> {
-        // Names compared as bytes: only the value found is sliced as text.
+        self.get_as_sent(name).map(|(_, value)| value)
+    }
+
+    /// The value of a parameter by canonical name, with the name it was
+    /// sent under (`amount` for `sum`): what a refusal names.
+    pub fn get_as_sent(&self, name: &str) -> Option<(&str, &str)> {
+        // Names compared as bytes: only the pair found is sliced as text.
         let text = self.text.as_bytes();
         self.pairs
             .iter()
-            .find(|&&[start, value, _]| {
-                text.get(start as usize..value as usize) == Some(name.as_bytes())
+            .find(|pair| match pair.read_as {
+                ReadAs::Sent => {
+                    text.get(pair.start as usize..pair.value as usize) == Some(name.as_bytes())
+                }
+                ReadAs::Alias(ours) => ours == name,
+                ReadAs::Repeat => false,
             })
-            .and_then(|&[_, value, end]| self.text.get(value as usize..end as usize))
+            .map(|pair| (self.sent_name(pair), self.value(pair)))
     }
 
-    /// Every parameter, canonical names, in the order received.
+    /// Every parameter, canonical names, in the order received; a second
+    /// name of one parameter (same value) is not repeated.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|&[name, value, end]| {
-            let (name, value, end) = (name as usize, value as usize, end as usize);
-            (
-                self.text.get(name..value).unwrap_or_default(),
-                self.text.get(value..end).unwrap_or_default(),
-            )
-        })
+        self.pairs
+            .iter()
+            .filter_map(|pair| self.reads_as(pair).map(|name| (name, self.value(pair))))
     }
 
+    /// Every pair as the sender wrote it, in the order received: the names
+    /// as sent (`clickid`, `payout`), a second name of one parameter
+    /// included; a name repeated with its value is shown once.
+    pub fn received(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs
+            .iter()
+            .map(|pair| (self.sent_name(pair), self.value(pair)))
+    }
+
+    /// How many pairs are kept (at most [`MAX_PARAMS`]), as
+    /// [`Params::received`] shows them.
     pub fn len(&self) -> usize {
         self.pairs.len()
     }
@@ -128,7 +192,33 @@ impl Params {
         let middle = self.offset();
         self.text.push_str(value);
         let end = self.offset();
-        self.pairs.push([start, middle, end]);
+        self.pairs.push(Pair {
+            start,
+            value: middle,
+            end,
+            read_as: ReadAs::Sent,
+        });
+    }
+
+    fn sent_name(&self, pair: &Pair) -> &str {
+        self.text
+            .get(pair.start as usize..pair.value as usize)
+            .unwrap_or_default()
+    }
+
+    fn value(&self, pair: &Pair) -> &str {
+        self.text
+            .get(pair.value as usize..pair.end as usize)
+            .unwrap_or_default()
+    }
+
+    /// The name a pair is read as; `None` for a repeat, read already.
+    fn reads_as<'a>(&'a self, pair: &Pair) -> Option<&'a str> {
+        match pair.read_as {
+            ReadAs::Sent => Some(self.sent_name(pair)),
+            ReadAs::Alias(ours) => Some(ours),
+            ReadAs::Repeat => None,
+        }
     }
 
     /// The buffer's length as an offset: at most a body plus a query, far
@@ -137,7 +227,7 @@ impl Params {
         u32::try_from(self.text.len()).unwrap_or(u32::MAX)
     }
 
-    fn add_urlencoded(&mut self, input: &[u8]) -> Result<(), BadRequest> {
+    fn add_urlencoded(&mut self, input: &[u8], aliases: &Aliases) -> Result<(), BadRequest> {
         for piece in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
             let (raw_name, raw_value) = match piece.iter().position(|&b| b == b'=') {
                 Some(eq) => (&piece[..eq], &piece[eq + 1..]),
@@ -150,10 +240,9 @@ impl Params {
             })?;
             let middle = self.text.len();
             decode_into(raw_value, &mut self.text).map_err(|problem| {
-                let name = self.text.get(start..middle).unwrap_or_default();
-                BadRequest::new(canonical_name(name), problem)
+                BadRequest::new(self.text.get(start..middle).unwrap_or_default(), problem)
             })?;
-            self.commit(start, middle)?;
+            self.commit(start, middle, aliases)?;
         }
         Ok(())
     }
@@ -161,9 +250,10 @@ impl Params {
     /// Reads a JSON object's members one by one as they are parsed, so a
     /// name given twice meets the same check as in a query (serde_json's
     /// own `Value` would keep the last silently).
-    fn add_json(&mut self, body: &[u8]) -> Result<(), BadRequest> {
+    fn add_json(&mut self, body: &[u8], aliases: &Aliases) -> Result<(), BadRequest> {
         let mut reader = JsonObject {
             params: self,
+            aliases,
             refused: None,
         };
         // Read as text: JSON is UTF-8, and every other JSON the wasm reads
@@ -182,9 +272,10 @@ impl Params {
 
     /// Keeps the pair just written at the buffer's end (name from `start`,
     /// value from `middle`), after the checks of SPEC §4: a name, not too
-    /// long, canonical, not given twice with different values, not one too
-    /// many. A repeat with the same value is dropped.
-    fn commit(&mut self, start: usize, middle: usize) -> Result<(), BadRequest> {
+    /// long, not given twice with different values under any of its names,
+    /// not one too many. A repeat of a pair is dropped; the same value
+    /// under a second name is kept as a repeat, for [`Params::received`].
+    fn commit(&mut self, start: usize, middle: usize, aliases: &Aliases) -> Result<(), BadRequest> {
         let name = self.text.get(start..middle).unwrap_or_default();
         if name.is_empty() {
             return Err(BadRequest::new("(empty name)", "has no name"));
@@ -196,44 +287,63 @@ impl Params {
                 format!("has a name longer than {MAX_NAME_BYTES} bytes"),
             ));
         }
-        let canonical = canonical_name(name);
+        let alias = aliases.canonical(name);
+        let canonical = alias.unwrap_or(name);
         let value = self.text.get(middle..).unwrap_or_default();
-        let repeat = self.get(canonical).map(|existing| existing == value);
-        match repeat {
-            Some(true) => {
-                self.text.truncate(start);
-                return Ok(());
+        let read_as = match self.get_as_sent(canonical) {
+            Some((earlier, existing)) if existing != value => {
+                return Err(conflict(canonical, earlier, name));
             }
-            Some(false) => {
-                return Err(BadRequest::new(
-                    canonical_name(self.text.get(start..middle).unwrap_or_default()),
-                    "is given more than once with different values",
-                ))
+            Some(_) => {
+                let seen = self.pairs.iter().any(|pair| self.sent_name(pair) == name);
+                if seen {
+                    self.text.truncate(start);
+                    return Ok(());
+                }
+                ReadAs::Repeat
             }
-            None => {}
-        }
+            None => alias.map_or(ReadAs::Sent, ReadAs::Alias),
+        };
         if self.pairs.len() >= MAX_PARAMS {
             return Err(BadRequest::new(
-                canonical,
+                name,
                 format!("is one parameter too many: at most {MAX_PARAMS} are read"),
             ));
         }
-        if canonical != name {
-            // An alias: keep the canonical name instead.
-            let canonical = canonical.to_owned();
-            let value = self.text.split_off(middle);
-            self.text.truncate(start);
-            self.push_unchecked(&canonical, &value);
-            return Ok(());
-        }
         let end = self.offset();
-        let (start, middle) = (
-            u32::try_from(start).unwrap_or(u32::MAX),
-            u32::try_from(middle).unwrap_or(u32::MAX),
-        );
-        self.pairs.push([start, middle, end]);
+        let offset = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+        self.pairs.push(Pair {
+            start: offset(start),
+            value: offset(middle),
+            end,
+            read_as,
+        });
         Ok(())
     }
+}
+
+/// The refusal of two names of the parameter `ours` with different values:
+/// it names the one given first as sent, and its problem the other.
+fn conflict(ours: &str, first: &str, second: &str) -> BadRequest {
+    let problem = if first == second {
+        "is given more than once with different values".to_owned()
+    } else if first == ours {
+        format!(
+            "is also given as `{second}` (read as `{ours}`) with another value: \
+             send only one of the two"
+        )
+    } else if second == ours {
+        format!(
+            "is read as `{ours}`, which this postback also gives, with another value: \
+             send only one of the two"
+        )
+    } else {
+        format!(
+            "is read as `{ours}`, as `{second}` is, and the two carry different values: \
+             send only one of them"
+        )
+    };
+    BadRequest::new(first, problem)
 }
 
 /// Reads a JSON body's members into [`Params`]: strings, numbers, booleans
@@ -241,6 +351,7 @@ impl Params {
 /// the parse with the reason kept in `refused`.
 struct JsonObject<'a> {
     params: &'a mut Params,
+    aliases: &'a Aliases,
     refused: Option<BadRequest>,
 }
 
@@ -268,13 +379,13 @@ impl<'de> serde::de::Visitor<'de> for &mut JsonObject<'_> {
                 serde_json::Value::Null => {}
                 serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
                     self.refused = Some(BadRequest::new(
-                        canonical_name(&name),
+                        &*name,
                         "must be a string or a number, not an array or object",
                     ));
                     return Err(A::Error::custom("refused"));
                 }
             }
-            if let Err(bad) = params.commit(start, middle) {
+            if let Err(bad) = params.commit(start, middle, self.aliases) {
                 self.refused = Some(bad);
                 return Err(A::Error::custom("refused"));
             }
@@ -315,17 +426,6 @@ impl JsonObject<'_> {
     fn not_an_object<E: serde::de::Error>(&mut self) -> Result<(), E> {
         self.refused = Some(BadRequest::new("body", "is JSON but not an object"));
         Err(E::custom("not an object"))
-    }
-}
-
-/// The canonical name of a parameter: aliases of SPEC §4 folded, every
-/// other name kept as sent.
-pub fn canonical_name(name: &str) -> &str {
-    match name {
-        "clickid" => "click_id",
-        "offer_id" => "campaign_id",
-        "sale_amount" => "sum",
-        other => other,
     }
 }
 
@@ -408,6 +508,7 @@ mod tests {
         check_query("goal=1&goal=2", Err("goal"));
         check_query("click_id=a&clickid=a", Ok(&[("click_id", "a")]));
         check_query("click_id=a&clickid=b", Err("click_id"));
+        check_query("clickid=a&click_id=b", Err("clickid"));
         check_query("campaign_id=1&offer_id=2", Err("campaign_id"));
     }
 
@@ -417,7 +518,7 @@ mod tests {
         check_query("sum=%4", Err("sum"));
         check_query("sum=%", Err("sum"));
         check_query("note=%FF%FE", Err("note"));
-        check_query("offer_id=%G1", Err("campaign_id"));
+        check_query("offer_id=%G1", Err("offer_id"));
         check_query("%zz=1", Err("%zz"));
     }
 
@@ -458,7 +559,7 @@ mod tests {
         assert_eq!(err(b"[1,2]").parameter(), "body");
         assert_eq!(err(b"\"click\"").parameter(), "body");
         assert_eq!(err(b"{").parameter(), "body");
-        assert_eq!(err(br#"{"sale_amount":[1]}"#).parameter(), "sum");
+        assert_eq!(err(br#"{"sale_amount":[1]}"#).parameter(), "sale_amount");
         assert_eq!(err(br#"{"goal":{"id":1}}"#).parameter(), "goal");
         assert_eq!(err(b"{} x").parameter(), "body");
         assert_eq!(err(b"null").parameter(), "body");
@@ -470,7 +571,7 @@ mod tests {
         assert_eq!(err(br#"{"goal":"1","goal":"2"}"#).parameter(), "goal");
         assert_eq!(
             err(br#"{"clickid":"a","click_id":"b"}"#).parameter(),
-            "click_id"
+            "clickid"
         );
         // A JSON escape spells the same name.
         assert_eq!(
@@ -491,6 +592,258 @@ mod tests {
         assert_eq!(p.get("goal"), Some("2"));
         let err = Params::from_post("goal=1", BodyKind::Form, b"goal=2").unwrap_err();
         assert_eq!(err.parameter(), "goal");
+    }
+
+    type Pairs<'a> = &'a [(&'a str, &'a str)];
+
+    /// A query read with `aliases`: the pairs it reads as and the pairs
+    /// as received; or the parameter its refusal names (as sent) and a
+    /// part of the problem.
+    #[track_caller]
+    fn check(aliases: &Aliases, query: &str, expected: Result<(Pairs, Pairs), (&str, &str)>) {
+        match (Params::from_query_with(query, aliases), expected) {
+            (Ok(params), Ok((read, received))) => {
+                assert_eq!(params.iter().collect::<Vec<_>>(), read, "{query}: read");
+                assert_eq!(
+                    params.received().collect::<Vec<_>>(),
+                    received,
+                    "{query}: received"
+                );
+            }
+            (Err(bad), Err((parameter, problem))) => {
+                assert_eq!(bad.parameter(), parameter, "{query}: {bad:?}");
+                assert!(
+                    bad.message().contains(problem),
+                    "{query}: {}",
+                    bad.message()
+                );
+            }
+            (got, expected) => panic!("query {query:?}: got {got:?}, expected {expected:?}"),
+        }
+    }
+
+    #[test]
+    fn other_trackers_names_are_read_as_ours_and_kept_as_sent() {
+        let p = &Aliases::POSTBACK;
+        check(
+            p,
+            "transaction_id=abc&amount=12.5&adv_sub=o-1",
+            Ok((
+                &[("click_id", "abc"), ("sum", "12.5"), ("action_id", "o-1")],
+                &[
+                    ("transaction_id", "abc"),
+                    ("amount", "12.5"),
+                    ("adv_sub", "o-1"),
+                ],
+            )),
+        );
+        check(
+            p,
+            "cnv_id=c&payout=3&cnv_status=sale&cnv_currency=eur",
+            Ok((
+                &[
+                    ("click_id", "c"),
+                    ("sum", "3"),
+                    ("status", "sale"),
+                    ("currency", "eur"),
+                ],
+                &[
+                    ("cnv_id", "c"),
+                    ("payout", "3"),
+                    ("cnv_status", "sale"),
+                    ("cnv_currency", "eur"),
+                ],
+            )),
+        );
+        // Names we do not read stay as sent, and ours are ours.
+        check(
+            p,
+            "nid=7&aff_click_id=x&sub_id=s&click_id=k",
+            Ok((
+                &[
+                    ("nid", "7"),
+                    ("aff_click_id", "x"),
+                    ("sub_id", "s"),
+                    ("click_id", "k"),
+                ],
+                &[
+                    ("nid", "7"),
+                    ("aff_click_id", "x"),
+                    ("sub_id", "s"),
+                    ("click_id", "k"),
+                ],
+            )),
+        );
+        // Without the postback's names, another tracker's is a name of its own.
+        check(
+            &Aliases::OURS,
+            "subid=a&clickid=b",
+            Ok((
+                &[("subid", "a"), ("click_id", "b")],
+                &[("subid", "a"), ("clickid", "b")],
+            )),
+        );
+    }
+
+    #[test]
+    fn two_names_of_one_parameter_are_one_with_one_value() {
+        let p = &Aliases::POSTBACK;
+        check(
+            p,
+            "click_id=a&cid=a",
+            Ok((&[("click_id", "a")], &[("click_id", "a"), ("cid", "a")])),
+        );
+        check(
+            p,
+            "cid=a&subid=a&click_id=a&cid=a",
+            Ok((
+                &[("click_id", "a")],
+                &[("cid", "a"), ("subid", "a"), ("click_id", "a")],
+            )),
+        );
+        check(
+            p,
+            "sum=1&payout=1",
+            Ok((&[("sum", "1")], &[("sum", "1"), ("payout", "1")])),
+        );
+        check(
+            p,
+            "cid=a&cid=a",
+            Ok((&[("click_id", "a")], &[("cid", "a")])),
+        );
+    }
+
+    #[test]
+    fn two_names_of_one_parameter_with_two_values_are_refused_naming_both() {
+        let p = &Aliases::POSTBACK;
+        check(
+            p,
+            "click_id=a&transaction_id=b",
+            Err((
+                "click_id",
+                "also given as `transaction_id` (read as `click_id`)",
+            )),
+        );
+        check(
+            p,
+            "transaction_id=b&click_id=a",
+            Err((
+                "transaction_id",
+                "read as `click_id`, which this postback also gives",
+            )),
+        );
+        check(
+            p,
+            "cid=a&subid=b",
+            Err(("cid", "read as `click_id`, as `subid` is")),
+        );
+        check(
+            p,
+            "amount=1&payout=2",
+            Err(("amount", "read as `sum`, as `payout` is")),
+        );
+        check(
+            p,
+            "txid=1&goal=2&tid=3",
+            Err(("txid", "read as `action_id`, as `tid` is")),
+        );
+        check(
+            p,
+            "adv1=x&custom_field1=y",
+            Err((
+                "adv1",
+                "read as `custom_field1`, which this postback also gives",
+            )),
+        );
+        check(
+            p,
+            "cid=a&cid=b",
+            Err(("cid", "more than once with different values")),
+        );
+        // The same value under a second name does not hide a third's.
+        check(
+            p,
+            "cid=a&subid=a&cnv_id=b",
+            Err(("cid", "read as `click_id`, as `cnv_id` is")),
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_parameter_as_sent() {
+        let p = &Aliases::POSTBACK;
+        check(p, "payout=%zz", Err(("payout", "invalid percent-encoding")));
+        check(p, "cid=%FF", Err(("cid", "not valid UTF-8")));
+        let many: Vec<String> = (0..MAX_PARAMS).map(|i| format!("p{i}=1")).collect();
+        check(
+            p,
+            &format!("{}&txid=9", many.join("&")),
+            Err(("txid", "one parameter too many")),
+        );
+        let err = |query: &str, body: &[u8]| {
+            Params::from_post_with(query, BodyKind::Json, body, p)
+                .unwrap_err()
+                .parameter()
+                .to_owned()
+        };
+        assert_eq!(err("", br#"{"amount":[1]}"#), "amount");
+        assert_eq!(err("cid=a", br#"{"subid":"b"}"#), "cid");
+        assert_eq!(err("", br#"{"tid":"1","txid":"2"}"#), "tid");
+    }
+
+    #[test]
+    fn json_and_form_bodies_read_other_trackers_names() {
+        let p = &Aliases::POSTBACK;
+        let json = Params::from_post_with(
+            "",
+            BodyKind::Json,
+            br#"{"transaction_id":"abc","amount":12.5,"adv1":"x"}"#,
+            p,
+        )
+        .unwrap();
+        assert_eq!(json.get("click_id"), Some("abc"));
+        assert_eq!(json.get_as_sent("sum"), Some(("amount", "12.5")));
+        assert_eq!(json.get("custom_field1"), Some("x"));
+        let form = Params::from_post_with("subid=k", BodyKind::Form, b"tid=7&payout=2", p).unwrap();
+        assert_eq!(
+            form.iter().collect::<Vec<_>>(),
+            [("click_id", "k"), ("action_id", "7"), ("sum", "2")]
+        );
+        assert_eq!(
+            form.received().collect::<Vec<_>>(),
+            [("subid", "k"), ("tid", "7"), ("payout", "2")]
+        );
+    }
+
+    #[test]
+    fn a_deployments_names_are_read_like_the_trackers() {
+        let own = Aliases::with_setting("clickref=click_id rev=sum").unwrap();
+        check(
+            &own,
+            "clickref=a&rev=3&cid=a",
+            Ok((
+                &[("click_id", "a"), ("sum", "3")],
+                &[("clickref", "a"), ("rev", "3"), ("cid", "a")],
+            )),
+        );
+        check(
+            &own,
+            "click_id=a&clickref=b",
+            Err(("click_id", "also given as `clickref` (read as `click_id`)")),
+        );
+        // Without the setting, its names are names of their own.
+        check(
+            &Aliases::POSTBACK,
+            "clickref=a",
+            Ok((&[("clickref", "a")], &[("clickref", "a")])),
+        );
+    }
+
+    #[test]
+    fn pairs_put_back_read_as_sent() {
+        let mut params = Params::default();
+        params.push_unchecked("payout", "3");
+        assert_eq!(params.get("payout"), Some("3"));
+        assert_eq!(params.received().collect::<Vec<_>>(), [("payout", "3")]);
     }
 
     #[test]

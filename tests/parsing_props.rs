@@ -7,7 +7,8 @@ use postback_edge::click::{Click, ClickKeys, Country};
 use postback_edge::ids::{CampaignId, PartnerId};
 use postback_edge::log::LogQuery;
 use postback_edge::money::Money;
-use postback_edge::params::{BodyKind, Params, MAX_NAME_BYTES, MAX_PARAMS};
+use postback_edge::params::aliases::{Alias, TRACKERS};
+use postback_edge::params::{Aliases, BodyKind, Params, MAX_NAME_BYTES, MAX_PARAMS};
 use postback_edge::postback::Postback;
 use postback_edge::route::route;
 use proptest::prelude::*;
@@ -32,9 +33,58 @@ proptest! {
     }
 
     #[test]
+    fn postback_queries_read_each_parameter_once_and_keep_every_name_as_sent(query in ".{0,300}") {
+        if let Ok(params) = Params::from_query_with(&query, &Aliases::POSTBACK) {
+            prop_assert!(params.len() <= MAX_PARAMS);
+            prop_assert_eq!(params.received().count(), params.len());
+            let mut read = std::collections::BTreeSet::new();
+            for (name, value) in params.iter() {
+                prop_assert!(read.insert(name), "{} read twice", name);
+                prop_assert_eq!(params.get(name), Some(value));
+            }
+            for (name, _) in params.received() {
+                prop_assert!(!name.is_empty() && name.len() <= MAX_NAME_BYTES);
+            }
+            let _ = Postback::from_params(params.clone());
+        }
+    }
+
+    #[test]
+    fn other_trackers_names_read_as_ours_and_are_received_as_sent(
+        picks in proptest::collection::btree_map(0..TRACKERS.len(), ".{0,16}", 0..8)
+    ) {
+        // One tracker name per parameter of ours: two would be one parameter.
+        let mut rows: Vec<(Alias, String)> = Vec::new();
+        for (i, value) in picks {
+            let row = TRACKERS[i];
+            if rows.iter().all(|(r, _)| r.ours != row.ours) {
+                rows.push((row, value));
+            }
+        }
+        let query: Vec<String> = rows
+            .iter()
+            .map(|(row, v)| format!("{}={}", row.theirs, utf8_percent_encode(v, NON_ALPHANUMERIC)))
+            .collect();
+        let params = Params::from_query_with(&query.join("&"), &Aliases::POSTBACK).unwrap();
+        let read: Vec<(&str, &str)> = rows.iter().map(|(r, v)| (r.ours, v.as_str())).collect();
+        let received: Vec<(&str, &str)> = rows.iter().map(|(r, v)| (r.theirs, v.as_str())).collect();
+        prop_assert_eq!(params.iter().collect::<Vec<_>>(), read);
+        prop_assert_eq!(params.received().collect::<Vec<_>>(), received);
+    }
+
+    #[test]
+    fn arbitrary_param_aliases_never_panic(text in ".{0,200}") {
+        if let Ok(aliases) = Aliases::with_setting(&text) {
+            let _ = Params::from_query_with("click_id=a&sum=1", &aliases);
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_as_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..400)) {
         let _ = Params::from_post("", BodyKind::Form, &body);
         let _ = Params::from_post("", BodyKind::Json, &body);
+        let _ = Params::from_post_with("", BodyKind::Form, &body, &Aliases::POSTBACK);
+        let _ = Params::from_post_with("", BodyKind::Json, &body, &Aliases::POSTBACK);
     }
 
     #[test]

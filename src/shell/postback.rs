@@ -9,7 +9,7 @@ use crate::click::ClickKeys;
 use crate::edge;
 use crate::landing::ClickRequest;
 use crate::log::LogDraft;
-use crate::params::{BodyKind, Params, MAX_BODY_BYTES};
+use crate::params::{Aliases, BodyKind, Params, MAX_BODY_BYTES};
 use crate::postback::Postback;
 use crate::reply::Reply;
 use std::cell::OnceCell;
@@ -23,6 +23,29 @@ thread_local! {
     /// once. An isolate's bindings never change (a new secret is a new
     /// deployment, with new isolates).
     static CLICK_KEYS: OnceCell<Option<ClickKeys>> = const { OnceCell::new() };
+    /// The postback's names with `PARAM_ALIASES`'s, read once; what is
+    /// wrong with the setting, if anything.
+    static ALIASES: OnceCell<Result<Rc<Aliases>, String>> = const { OnceCell::new() };
+}
+
+/// The names postbacks are read by; `None` (said on the console with each
+/// postback it refuses) while `PARAM_ALIASES` cannot be read: a postback
+/// read without a deployment's names would be read wrong.
+fn aliases(env: &Env) -> Option<Rc<Aliases>> {
+    ALIASES.with(|aliases| {
+        let read = aliases.get_or_init(|| {
+            let setting = env.var("PARAM_ALIASES").map(|v| v.to_string());
+            Aliases::with_setting(setting.as_deref().unwrap_or_default())
+                .map(Rc::new)
+                .map_err(|e| e.to_string())
+        });
+        read.as_ref()
+            .map_err(|e| {
+                console_error!("{e}; every postback answers internal_error until it is fixed")
+            })
+            .ok()
+            .cloned()
+    })
 }
 
 /// The keys of `CLICK_SIGNING_KEY`; `None` (said on the console once per
@@ -71,9 +94,14 @@ pub async fn click(req: &Request, query: &str, env: &Env) -> Reply {
 }
 
 /// Reads the postback's parameters from the query and, for `POST`, the body.
-async fn read_params(req: &Request, method: &str, query: &str) -> Result<Params, BadRequest> {
+async fn read_params(
+    req: &Request,
+    method: &str,
+    query: &str,
+    aliases: &Aliases,
+) -> Result<Params, BadRequest> {
     if method != "POST" {
-        return Params::from_query(query);
+        return Params::from_query_with(query, aliases);
     }
     let declared = platform::header(req, "content-length").and_then(|l| l.parse::<usize>().ok());
     if declared.is_some_and(|l| l > MAX_BODY_BYTES) {
@@ -91,7 +119,7 @@ async fn read_params(req: &Request, method: &str, query: &str) -> Result<Params,
             platform::BodyError::Unreadable => BadRequest::new("body", "could not be read"),
         })?;
     if body.is_empty() {
-        return Params::from_query(query);
+        return Params::from_query_with(query, aliases);
     }
     let content_type = platform::header(req, "content-type").unwrap_or_default();
     let kind = BodyKind::from_content_type(&content_type).ok_or_else(|| {
@@ -100,7 +128,7 @@ async fn read_params(req: &Request, method: &str, query: &str) -> Result<Params,
             "must be application/x-www-form-urlencoded or application/json",
         )
     })?;
-    Params::from_post(query, kind, &body)
+    Params::from_post_with(query, kind, &body, aliases)
 }
 
 /// Answers a refusal, and logs it after the answer: to the campaign's own
@@ -156,7 +184,13 @@ pub async fn postback(
     // `allowed_ips`).
     let sender = platform::header(&req, "cf-connecting-ip");
     let source = sender.as_deref();
-    let postback = match read_params(&req, method, query)
+    let Some(aliases) = aliases(env) else {
+        let draft = LogDraft::from_unreadable(query, dry_run);
+        let (draft, campaign) = attribute_unreadable(env, draft, query).await;
+        let refusal = Rejection::InternalError.into();
+        return refuse(env, ctx, (draft, source), refusal, campaign.is_some());
+    };
+    let postback = match read_params(&req, method, query, &aliases)
         .await
         .and_then(Postback::from_params)
     {
