@@ -259,11 +259,28 @@ export function assertFits(answer, counted = () => {}) {
 // A full run's total, printed once at its end. `node --test` runs each test
 // file in a process of its own, children of the runner: each adds its tally
 // to a file named after the runner, and the one that finds every test file
-// of tests/ there prints the run's total and removes the file.
+// of tests/ there prints the run's total and removes the file. The files of
+// runs that ended before (one file run alone, a run stopped) go too.
+const RUN_FILE = /^postback-edge-openapi-(\d+)\.ndjson$/;
 const runFile = join(tmpdir(), `postback-edge-openapi-${process.ppid}.ndjson`);
+
+/** Whether process `pid` still runs. */
+function running(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code !== "ESRCH";
+  }
+}
+
 process.on("exit", () => {
   const file = basename(process.argv[1] ?? "");
   if (!file.endsWith(".test.mjs")) return;
+  for (const name of readdirSync(tmpdir())) {
+    const runner = Number(name.match(RUN_FILE)?.[1]);
+    if (runner && runner !== process.ppid && !running(runner)) rmSync(join(tmpdir(), name), { force: true });
+  }
   appendFileSync(runFile, `${JSON.stringify({ file, tally: Object.fromEntries(tally) })}\n`);
   const runs = readFileSync(runFile, "utf8").trim().split("\n").map((line) => JSON.parse(line));
   const testDir = join(import.meta.dirname, "..");
