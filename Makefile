@@ -5,8 +5,9 @@
 WORKER_BUILD_VERSION := 0.8.7
 # The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
-# What the wasm is built from: a change to any of these rebuilds it.
-SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock scripts/build.sh
+# What the wasm is built from: a change to any of these rebuilds it
+# (docs/openapi.json is served from the wasm, as GET /v1/openapi.json).
+SOURCES := $(shell find src -name '*.rs') docs/openapi.json Cargo.toml Cargo.lock scripts/build.sh
 
 .PHONY: setup setup-test build test test-rust test-worker test-deploy dev deploy bench fuzz clean
 

@@ -29,6 +29,8 @@ pub enum Route<'a> {
     Token(&'a str),
     /// `GET /v1/conversions/{id}`: a conversion and its log entries.
     Conversion(&'a str),
+    /// `GET /v1/openapi.json`: the contract, `docs/openapi.json`.
+    OpenApi,
     NotFound,
     /// The path exists; the method does not. Carries the `Allow` value.
     MethodNotAllowed(&'static str),
@@ -60,6 +62,7 @@ impl Route<'_> {
             | Route::Click
             | Route::Postback
             | Route::PostbackCheck
+            | Route::OpenApi
             | Route::NotFound
             | Route::MethodNotAllowed(_) => Guard::Open,
         }
@@ -125,6 +128,7 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
         "/v1/outbox" => only("GET", Route::Outbox),
         "/v1/outbox/retry" => only("POST", Route::OutboxRetry),
         "/v1/tokens" => only("GET, POST", Route::Tokens),
+        "/v1/openapi.json" => only("GET", Route::OpenApi),
         _ if path.starts_with("/v1/tokens/") => match one_segment(path, "/v1/tokens/") {
             Some(name) => only("DELETE", Route::Token(name)),
             None => Route::NotFound,
@@ -182,6 +186,19 @@ mod tests {
         assert_eq!(route("PUT", "/v1/campaigns/1").guard(), Guard::Admin);
         // A wrong method is answered before any token is looked at.
         assert_eq!(route("PUT", "/v1/logs/postbacks").guard(), Guard::Open);
+    }
+
+    #[test]
+    fn the_contract_is_open_to_anyone() {
+        assert_eq!(route("GET", "/v1/openapi.json"), Route::OpenApi);
+        assert_eq!(route("GET", "/v1/openapi.json/"), Route::OpenApi);
+        assert_eq!(route("GET", "/v1/openapi.json").guard(), Guard::Open);
+        assert_eq!(
+            route("POST", "/v1/openapi.json"),
+            Route::MethodNotAllowed("GET")
+        );
+        assert_eq!(route("GET", "/v1/openapi.json/x"), Route::NotFound);
+        assert_eq!(route("GET", "/v1/openapi.yaml"), Route::NotFound);
     }
 
     #[test]

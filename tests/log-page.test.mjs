@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { ADMIN_TOKEN, startWorker } from "./support/worker.mjs";
+import { holdToContract } from "./support/openapi.mjs";
 import { campaign } from "./support/campaigns.mjs";
 import { eventually } from "./support/wait.mjs";
 
@@ -19,6 +20,10 @@ describe("log page in a browser", () => {
   let context;
   let click;
   let otherClick;
+  // What the browser receives, held to docs/openapi.json as every answer of
+  // tests/support/worker.mjs is (checked by the last test).
+  const received = [];
+  const misfits = [];
   before(async () => {
     worker = await startWorker({ listen: true });
     const c = campaign();
@@ -42,6 +47,17 @@ describe("log page in a browser", () => {
     });
     // HTTP Basic with the token as password, as an operator's browser sends it.
     context = await browser.newContext({ httpCredentials: { username: "operator", password: ADMIN_TOKEN }, javaScriptEnabled: false });
+    context.on("response", (response) => {
+      const held = response.text().then((text) => {
+        const answer = { method: response.request().method(), url: response.url(), status: response.status(), headers: new Headers(response.headers()), text };
+        try {
+          holdToContract(answer);
+        } catch (error) {
+          misfits.push(error.message);
+        }
+      });
+      received.push(held.catch(() => {}));
+    });
   });
   after(async () => {
     await browser?.close();
@@ -134,6 +150,12 @@ describe("log page in a browser", () => {
     await Promise.all([page.waitForNavigation(), page.click("#counts a:text('click_not_found')")]);
     assert.equal(await page.locator("#entries tr.entry").count(), 1);
     assert.equal(await page.locator("#entries tr.entry").first().getAttribute("data-code"), "click_not_found");
+  });
+
+  test("every answer the browser received fits docs/openapi.json", async () => {
+    await Promise.all(received);
+    assert.ok(received.length >= 8, `${received.length} answers`);
+    assert.deepEqual(misfits, []);
   });
 
   test("without credentials the browser is asked for them", async () => {

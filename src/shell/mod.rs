@@ -134,6 +134,9 @@ pub fn crash_answer() -> Result<JsValue, JsValue> {
     Ok(answer.into())
 }
 
+/// The contract, served as it is in the repository (`GET /v1/openapi.json`).
+const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
 /// A route that panics, so the tests can prove a bug answers JSON; with
 /// the query `later`, after an await (the panic happens in a microtask). It
 /// exists only when the `TEST_PANIC_ROUTE` var is `enabled`, which no
@@ -155,6 +158,7 @@ async fn handle(req: web_sys::Request, url: &str, env: &Env, ctx: &Context) -> A
             Route::Click => postback::click(&req, query, env).await,
             Route::Postback => postback::postback(req, &method, query, env, ctx, false).await,
             Route::PostbackCheck => postback::postback(req, &method, query, env, ctx, true).await,
+            Route::OpenApi => Reply::json(200, OPENAPI.to_owned()),
             Route::MethodNotAllowed(allow) => Reply::method_not_allowed(allow),
             _ => Reply::not_found(),
         },

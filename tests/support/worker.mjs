@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintClick } from "./click.mjs";
+import { holdToContract } from "./openapi.mjs";
 
 export const ADMIN_TOKEN = "test-admin-token";
 export const CLICK_SIGNING_KEY = "test-click-signing-key";
@@ -133,10 +134,16 @@ class Worker {
     await this.mf.dispose();
   }
 
-  /** A request to the worker; answers { status, headers, text, json }. */
+  /**
+   * A request to the worker; answers { status, headers, text, json }. The
+   * answer is held to docs/openapi.json first: one that does not fit fails
+   * the test (tests/support/openapi.mjs).
+   */
   async fetch(path, init = {}) {
-    const res = await this.mf.dispatchFetch(`http://localhost${path}`, { redirect: "manual", ...init });
+    const url = `http://localhost${path}`;
+    const res = await this.mf.dispatchFetch(url, { redirect: "manual", ...init });
     const text = await res.text();
+    holdToContract({ method: init.method ?? "GET", url, status: res.status, headers: res.headers, text });
     let json;
     try {
       json = JSON.parse(text);
