@@ -69,6 +69,37 @@ describe("origin delivery", () => {
     }
   });
 
+  test("a pending conversion whose message was delivered still changes status, and a restart keeps it so", async () => {
+    const dir = stateDir();
+    const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
+    let { worker } = await setup({ persist: dir, origin });
+    try {
+      const c = campaign();
+      await worker.putCampaign(c);
+      const clicks = [await worker.click(c.id), await worker.click(c.id)];
+      for (const click of clicks) {
+        assert.equal((await worker.postback({ click_id: click, comment: "kept" })).status, 200);
+      }
+      await eventually(() => origin.received.length >= 2, { what: "both deliveries" });
+      await eventually(async () => (await worker.admin(`/v1/campaigns/${c.id}/stats`)).json.outbox === 0, { what: "the outbox empty" });
+      const same = await worker.postback({ click_id: clicks[0] });
+      assert.equal(same.json.error?.code, "status_same", same.text);
+      const approved = await worker.postback({ click_id: clicks[0], status: "approved" });
+      assert.equal(approved.status, 200, approved.text);
+      await worker.dispose();
+      ({ worker } = await setup({ persist: dir, origin }));
+      const held = await worker.postback({ click_id: clicks[1], status: "hold" });
+      assert.equal(held.status, 200, held.text);
+      await eventually(() => origin.received.length >= 4, { what: "both updates" });
+      const updates = origin.received.filter((m) => m.body.type === "conversion.updated");
+      assert.deepEqual(updates.map((m) => m.body.data.status).sort(), ["approved", "hold"]);
+      assert.ok(updates.every((m) => m.body.data.fields.comment === "kept"), "the update carries the whole record");
+    } finally {
+      await worker.dispose();
+      await origin.close();
+    }
+  });
+
   test("a forged signature is refused by the origin's verifier", async () => {
     const { verifySignature } = await import("../scripts/origin.mjs");
     const body = '{"a":1}';

@@ -367,7 +367,8 @@ impl RowWrite {
                 self.message.into(),
                 int(self.now_ms)?,
                 self.counts.into(),
-                SqlStorageValue::Boolean(self.created),
+                // A boolean binding reaches SQLite as text: bind 0 or 1.
+                SqlStorageValue::Integer(i64::from(self.created)),
             ],
         )?;
         Ok(())
@@ -463,12 +464,11 @@ pub fn write_row_delivery(
             d.last_error.clone().into(),
         ],
     };
-    bindings.push(SqlStorageValue::Boolean(record.is_some()));
     bindings.push(record.into());
     bindings.push(key.to_vec().into());
     sql.run(
         "UPDATE known SET outbox = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
-                          record = CASE WHEN ? THEN ? ELSE record END
+                          record = COALESCE(?, record)
          WHERE key = ?",
         bindings,
     )?;
