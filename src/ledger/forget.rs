@@ -38,11 +38,13 @@ pub struct Sweep {
 impl Sweep {
     /// A walk starting at a place that depends on the time (`now_ms`), so
     /// that an object that restarts often does not look at the same keys
-    /// every time.
+    /// every time. Its first batch is a wide one: an object that starts
+    /// may have slept through the windows of many conversions, and a
+    /// narrow first look would most likely find none and wait a minute.
     pub fn starting_at(now_ms: u64) -> Sweep {
         Sweep {
             at: ((now_ms / IDLE_MS) % u64::from(SPACE / IDLE_SPAN)) as u32 * IDLE_SPAN,
-            busy: false,
+            busy: true,
         }
     }
 
@@ -89,7 +91,14 @@ mod tests {
 
     #[test]
     fn quiet_batches_walk_the_key_space_in_about_a_day() {
-        let mut sweep = Sweep::starting_at(0);
+        let sweep = Sweep::starting_at(0);
+        let (lo, hi) = sweep.range();
+        assert_eq!(
+            (lo, hi),
+            (prefix(0), Some(prefix(BUSY_SPAN))),
+            "a started object looks wide first"
+        );
+        let mut sweep = Sweep { at: 0, busy: false };
         let mut batches = 0;
         let mut minutes = 0;
         loop {
@@ -107,14 +116,18 @@ mod tests {
             "{minutes} minutes a turn"
         );
         // Keys of 16 bytes sort against the two-byte bounds as their prefix.
-        let (lo, hi) = Sweep::starting_at(IDLE_MS * 5).range();
+        let (lo, hi) = Sweep {
+            at: IDLE_SPAN * 5,
+            busy: false,
+        }
+        .range();
         let key = [lo[0], lo[1], 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         assert!(lo.as_slice() <= key.as_slice() && key.as_slice() < hi.unwrap().as_slice());
     }
 
     #[test]
     fn a_batch_that_finds_some_is_followed_in_a_second_by_a_wider_one() {
-        let mut sweep = Sweep::starting_at(0);
+        let mut sweep = Sweep { at: 0, busy: false };
         assert_eq!(sweep.after_batch(3, Some([0, 9]), false), BUSY_MS);
         assert_eq!(
             sweep.at, IDLE_SPAN,

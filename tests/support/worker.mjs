@@ -1,7 +1,7 @@
 // Starts the built worker (js/entry.mjs over build/index.js) in Miniflare with real local KV
 // and SQLite Durable Objects, and gives tests small helpers to talk to it.
 import { Miniflare } from "miniflare";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintClick } from "./click.mjs";
@@ -28,6 +28,20 @@ export const WORKER_SCRIPT = {
 
 /** The log queue's name, as wrangler.toml names it. */
 export const LOG_QUEUE = "postback-edge-log";
+
+/**
+ * The log's gathering as deployed: the isolate's window (the worker's
+ * default) and the consumer's batch wait, as wrangler.toml sets it.
+ */
+export function deployedLogTimings() {
+  const toml = readFileSync("wrangler.toml", "utf8");
+  const seconds = Number(toml.match(/^max_batch_timeout\s*=\s*(\d+)/m)?.[1]);
+  if (!seconds) throw new Error("wrangler.toml sets no max_batch_timeout");
+  return {
+    bindings: { LOG_BATCH_MS: "" },
+    queueConsumers: { [LOG_QUEUE]: { ...PLATFORM.queueConsumers[LOG_QUEUE], maxBatchTimeout: seconds } },
+  };
+}
 
 /**
  * The platform's parts the worker binds, as wrangler.toml binds them: the
@@ -90,7 +104,7 @@ export function storedObjects(persist) {
  * `console`: an array that collects what the runtime prints (the worker's
  * console), instead of passing it through.
  */
-export async function startWorker({ persist, bindings = {}, listen = false, console: printed } = {}) {
+export async function startWorker({ persist, bindings = {}, listen = false, console: printed, queueConsumers } = {}) {
   const collect = printed
     ? {
         handleRuntimeStdio(stdout, stderr) {
@@ -104,6 +118,7 @@ export async function startWorker({ persist, bindings = {}, listen = false, cons
     ...(listen ? { host: "127.0.0.1", port: 0 } : {}),
     ...WORKER_SCRIPT,
     ...PLATFORM,
+    ...(queueConsumers ? { queueConsumers } : {}),
     cf: false,
     ...(persist
       ? { kvPersist: join(persist, "kv"), durableObjectsPersist: join(persist, "do"), r2Persist: join(persist, "r2") }
