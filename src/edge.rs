@@ -47,15 +47,19 @@ pub fn identify(postback: &Postback, keys: &ClickKeys) -> Result<Identified, Ref
 }
 
 /// The click of a postback whose parameters could not be read, if a
-/// `click_id` (or `clickid`) among its pieces still verifies: so that the
-/// refusal is logged with its campaign, and the campaign's secure code
-/// redacted from it. Read leniently (invalid escapes kept as they are),
-/// for the log only; the postback stays refused.
-pub fn click_of_unreadable(query: &str, keys: &ClickKeys) -> Option<Click> {
+/// `click_id` (under any name `aliases` reads as it) among its pieces
+/// still verifies: so that the refusal is logged with its campaign, and the
+/// campaign's secure code redacted from it. Read leniently (invalid
+/// escapes kept as they are), for the log only; the postback stays refused.
+pub fn click_of_unreadable(
+    query: &str,
+    keys: &ClickKeys,
+    aliases: &crate::params::Aliases,
+) -> Option<Click> {
     query
         .split('&')
         .filter_map(|piece| piece.split_once('='))
-        .filter(|(name, _)| matches!(*name, "click_id" | "clickid"))
+        .filter(|(name, _)| *name == "click_id" || aliases.canonical(name) == Some("click_id"))
         .find_map(|(_, value)| Click::verify(value, keys).ok())
 }
 

@@ -228,7 +228,7 @@ describe("edge checks", () => {
     assertBadRequest(await worker.fetch(`/postback?click_id=${click}&sum=%zz`), "sum");
     assertBadRequest(await worker.fetch(`/postback?click_id=${click}&comment=%FF`), "comment");
     assertBadRequest(await worker.postback({ click_id: click, sum: "12,50" }), "sum");
-    assertBadRequest(await worker.postback({ click_id: click, sale_amount: "abc" }), "sum");
+    assertBadRequest(await worker.postback({ click_id: click, sale_amount: "abc" }), "sale_amount");
     assertBadRequest(await worker.postback({ click_id: click, status: "maybe" }), "status");
     assertBadRequest(await worker.postback({ click_id: click, currency: "dollars" }), "currency");
     assertBadRequest(await worker.fetch(`/postback?click_id=${click}&goal=1&goal=2`), "goal");

@@ -314,10 +314,14 @@ fn click_not_found_says_why() {
 #[test]
 fn an_unreadable_postback_is_traced_to_its_click_when_one_verifies() {
     let c = good_click();
-    let found = |query: &str| click_of_unreadable(query, &key()).map(|c| c.campaign);
+    let found = |query: &str| {
+        click_of_unreadable(query, &key(), &crate::params::Aliases::POSTBACK).map(|c| c.campaign)
+    };
     let campaign = Some(CampaignId::parse("1001").unwrap());
     assert_eq!(found(&format!("sum=%zz&click_id={c}")), campaign);
     assert_eq!(found(&format!("clickid={c}&secure=%")), campaign);
+    // Under another tracker's name too.
+    assert_eq!(found(&format!("subid={c}&amount=abc%")), campaign);
     assert_eq!(found("click_id=forged&sum=%zz"), None);
     assert_eq!(found(&format!("note={c}&sum=%zz")), None);
 }

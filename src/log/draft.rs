@@ -78,8 +78,10 @@ impl LoggedParams {
         self.pairs().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
+    /// The parameters by the names the sender wrote (a tracker's
+    /// `transaction_id`, not our `click_id`).
     fn pairs(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
-        self.0.iter().map(|(name, value)| {
+        self.0.received().map(|(name, value)| {
             let value = if is_secure_name(name) {
                 Cow::Borrowed(REDACTED)
             } else {
@@ -96,7 +98,7 @@ impl LoggedParams {
     pub fn redact_value(&mut self, code: &str) {
         let mut changed = false;
         let mut redacted = Params::default();
-        for (name, value) in self.0.iter() {
+        for (name, value) in self.0.received() {
             let hidden_name = hidden(code, name, false);
             let hidden_value = hidden(code, value, true);
             changed |= hidden_name.is_some() || hidden_value.is_some();

@@ -42,7 +42,14 @@ impl LogDraft {
     pub fn refused(self, refusal: Refusal, now_ms: u64, suffix: u32) -> LogEntry {
         let mut entry = self.entry(now_ms, suffix, "rejected", Some(refusal.code()));
         match refusal {
-            Refusal::Rejected(_) => {}
+            Refusal::Rejected(_) => {
+                // The detail its answer carries (`{"retry": true}` for an
+                // internal failure), so the log says what the answer said.
+                entry.detail = refusal
+                    .to_error_body()
+                    .detail
+                    .map(|d| d.into_owned().into_value());
+            }
             Refusal::Detailed(_, detail) => {
                 // An update refused for a conversion is part of its
                 // history: `conversion_id=` finds it.
@@ -215,9 +222,20 @@ mod tests {
             1,
         );
         assert_eq!(
-            rejected.with_texts().message.as_deref(),
+            rejected.clone().with_texts().message.as_deref(),
             Some("Campaign cap is reached, conversion is rejected")
         );
+        assert_eq!(rejected.detail, None);
+        // A failure the sender may retry says so in the log as in its answer.
+        let failed = draft("click_id=abc").decided(
+            &Verdict::Rejected {
+                code: "internal_error".into(),
+                detail: None,
+            },
+            1,
+            1,
+        );
+        assert_eq!(failed.detail, Some(serde_json::json!({"retry": true})));
     }
 
     #[test]

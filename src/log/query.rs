@@ -64,8 +64,10 @@ pub const QUERY_PARAMETERS: [&str; 12] = [
 impl LogQuery {
     pub fn from_params(params: &Params) -> Result<LogQuery, BadRequest> {
         if let Some((name, _)) = params.iter().find(|(n, _)| !QUERY_PARAMETERS.contains(n)) {
+            // Named as sent: `amount`, not the `sum` it reads as.
+            let sent = params.get_as_sent(name).map_or(name, |(sent, _)| sent);
             return Err(BadRequest::new(
-                name,
+                sent,
                 format!(
                     "is not a filter of the log: use {}",
                     QUERY_PARAMETERS.join(", ")
@@ -232,6 +234,8 @@ mod tests {
         assert_eq!(q("until=soon").unwrap_err().parameter(), "until");
         assert_eq!(q("click=x").unwrap_err().parameter(), "click");
         assert_eq!(q("campaign=1001").unwrap_err().parameter(), "campaign");
+        // A name of ours for a postback parameter is named as it was sent.
+        assert_eq!(q("sale_amount=5").unwrap_err().parameter(), "sale_amount");
         assert_eq!(q("code=nonsense").unwrap_err().parameter(), "code");
         assert_eq!(
             q("campaign_id=not%20an%20id").unwrap_err().parameter(),

@@ -157,7 +157,9 @@ async fn attribute_unreadable(
     draft: LogDraft,
     query: &str,
 ) -> (LogDraft, Option<Rc<Campaign>>) {
-    let Some(click) = click_keys(env).and_then(|keys| edge::click_of_unreadable(query, &keys))
+    let aliases = aliases(env).unwrap_or_else(|| Rc::new(Aliases::POSTBACK));
+    let Some(click) =
+        click_keys(env).and_then(|keys| edge::click_of_unreadable(query, &keys, &aliases))
     else {
         return (draft, None);
     };
