@@ -114,20 +114,90 @@ describe("the document", () => {
   });
 
   test("postback parameters name their aliases in x-aliases and in their description", () => {
+    // The rows of src/params/aliases.rs, one `alias("theirs", "ours",
+    // "trackers", &[sources])` a line: ours (read on every route) and
+    // other trackers' (read on postbacks only).
+    const table = readFileSync("src/params/aliases.rs", "utf8");
+    const rows = (constant) => {
+      const declared = table.match(new RegExp(`pub const ${constant}: \\[Alias; (\\d+)\\] = \\[([\\s\\S]*?)\\n\\];`));
+      assert.ok(declared, `src/params/aliases.rs declares ${constant}`);
+      const found = [...declared[2].matchAll(/^\s*alias\("([^"]+)", "([^"]+)", "([^"]*)",/gm)].map(([, theirs, ours]) => [theirs, ours]);
+      assert.equal(found.length, Number(declared[1]), `every row of ${constant}`);
+      return found;
+    };
+    const ours = rows("OUR_ALIASES");
+    const trackers = rows("TRACKERS");
+    const expected = Object.fromEntries([...ours, ...trackers]);
+    assert.equal(Object.keys(expected).length, ours.length + trackers.length, "no name listed twice");
+    assert.equal(expected.clickid, "click_id");
+    assert.equal(expected.transaction_id, "click_id", "transaction_id is the click id now");
+
+    // The document's aliases, each named in its parameter's description,
+    // and the same for every parameter of the same name.
     const aliases = {};
-    for (const parameter of Object.values(DOCUMENT.components.parameters)) {
+    for (const [key, parameter] of Object.entries(DOCUMENT.components.parameters)) {
       if (parameter.in !== "query" || !parameter["x-aliases"]) continue;
       for (const alias of parameter["x-aliases"]) {
+        assert.ok(!(alias in aliases) || aliases[alias] === parameter.name, `${key}: ${alias} means ${aliases[alias]} elsewhere`);
         aliases[alias] = parameter.name;
-        assert.ok(parameter.description.includes(`\`${alias}\``), `${parameter.name}'s description names ${alias}`);
+        assert.ok(parameter.description.includes(`\`${alias}\``), `${key}'s description names ${alias}`);
       }
     }
-    // src/params.rs folds exactly these today.
-    const folded = Object.fromEntries(
-      [...readFileSync("src/params.rs", "utf8").matchAll(/^\s*"([a-z_]+)" => "([a-z_]+)",$/gm)].map((m) => [m[1], m[2]]),
-    );
-    assert.deepEqual(folded, { clickid: "click_id", offer_id: "campaign_id", sale_amount: "sum" });
-    assert.deepEqual(aliases, folded);
+    assert.deepEqual(aliases, expected);
+
+    // Each operation's parameters carry the names it reads: a postback
+    // every row, any other route ours alone.
+    const resolve = (p) => (p.$ref ? DOCUMENT.components.parameters[p.$ref.split("/").pop()] : p);
+    const postbacks = ["/postback", "/postback/check"];
+    for (const [path, item] of Object.entries(DOCUMENT.paths)) {
+      for (const method of ["get", "post", "put", "delete"].filter((m) => item[m])) {
+        const read = postbacks.includes(path) ? [...ours, ...trackers] : ours;
+        for (const parameter of [...(item.parameters ?? []), ...(item[method].parameters ?? [])].map(resolve)) {
+          if (parameter.in !== "query") continue;
+          const names = read.filter(([, name]) => name === parameter.name).map(([theirs]) => theirs);
+          assert.deepEqual([...(parameter["x-aliases"] ?? [])].sort(), names.sort(), `${method.toUpperCase()} ${path}: ${parameter.name}'s aliases`);
+        }
+      }
+    }
+
+    // GET /postback lists every name of ours (OURS), each kept field
+    // (src/postback.rs's KEPT_FIELDS) said to be kept, and no other.
+    const ourNames = [...table.match(/pub const OURS: \[&str; \d+\] = \[([\s\S]*?)\];/)[1].matchAll(/"([a-z_0-9]+)"/g)].map((m) => m[1]);
+    const listed = DOCUMENT.paths["/postback"].get.parameters.map(resolve).map((p) => p.name);
+    assert.deepEqual([...listed].sort(), [...ourNames].sort());
+    const kept = [...readFileSync("src/postback.rs", "utf8").match(/pub const KEPT_FIELDS: \[&str; \d+\] = \[([\s\S]*?)\];/)[1].matchAll(/"([a-z_0-9]+)"/g)].map((m) => m[1]);
+    assert.ok(!kept.includes("transaction_id"));
+    for (const name of kept) {
+      const parameter = DOCUMENT.paths["/postback"].get.parameters.map(resolve).find((p) => p.name === name);
+      assert.ok(parameter?.description.startsWith("Kept with the conversion"), `${name} is kept`);
+    }
+
+    // A deployment's own names are said where postbacks are.
+    assert.ok(DOCUMENT.paths["/postback"].get.description.includes("`PARAM_ALIASES`"));
+  });
+
+  test("the status parameter reads every word of src/status.rs, and names other trackers'", () => {
+    const status = DOCUMENT.components.parameters.Status;
+    const source = readFileSync("src/status.rs", "utf8");
+    const declared = source.match(/pub const OTHER_TRACKERS_WORDS: \[StatusWord; (\d+)\] = \[([\s\S]*?)\n\];/);
+    const words = [...declared[2].matchAll(/word: "([a-z]+)",\s*status: Status::([A-Za-z]+),/g)].map(([, word, to]) => [word, to.toLowerCase()]);
+    assert.equal(words.length, Number(declared[1]), "every word of OTHER_TRACKERS_WORDS");
+    const pattern = new RegExp(status.schema.pattern, "u");
+    const ours = ["1", "2", "3", "4", "5", "approved", "pending", "declined", "rejected", "hold"];
+    for (const word of [...ours, ...words.map(([w]) => w)]) {
+      for (const spelled of [word, word.toUpperCase(), ` ${word[0].toUpperCase()}${word.slice(1)} `]) {
+        assert.ok(pattern.test(spelled), `the pattern reads ${JSON.stringify(spelled)}`);
+      }
+    }
+    assert.ok(pattern.test(""), "empty: the campaign's default_status");
+    for (const word of ["0", "6", "01", "other", "signup", "sales", "leads", "approveds", "rejecte"]) {
+      assert.ok(!pattern.test(word), `the pattern refuses ${word}`);
+    }
+    for (const [word, to] of words) {
+      assert.ok(status.description.includes(`\`${word}\``), `the description names ${word}`);
+      const said = status.description.slice(status.description.indexOf(`\`${word}\``));
+      assert.ok(said.match(/`(approved|pending|declined|hold)`/)?.[1] === to, `${word} is said to be ${to}`);
+    }
   });
 });
 
@@ -257,7 +327,10 @@ describe("the check every answer goes through", () => {
     ["a 401 without WWW-Authenticate", "GET", "/v1/campaigns", json(401, { error: { code: "unauthorized", message: "Send a token." } }), "lacks the header WWW-Authenticate"],
     ["an operator error in the postback's shape", "GET", "/v1/campaigns", json(403, rejected("forbidden", "No.")), "must NOT have additional properties"],
     ["stats without the database's size", "GET", "/v1/campaigns/1001/stats", json(200, { campaign_id: "1001", conversions: 1, pending: 0, outbox: 0 }), "must have required property 'database_bytes'"],
-    ["stats with a count as text", "GET", "/v1/campaigns/1001/stats", json(200, { campaign_id: "1001", conversions: "1", pending: 0, outbox: 0, database_bytes: 8192, rows_read: 4 }), "/conversions must be integer"],
+    ["stats with a count as text", "GET", "/v1/campaigns/1001/stats", json(200, { campaign_id: "1001", conversions: "1", pending: 0, outbox: 0, database_bytes: 8192, rows_read: 4, rows_written: 1, alarms_set: 0 }), "/conversions must be integer"],
+    ["stats without their cost", "GET", "/v1/campaigns/1001/stats", json(200, { campaign_id: "1001", conversions: 1, pending: 0, outbox: 0, database_bytes: 8192 }), "must have required property 'rows_read'"],
+    ["stats without the alarms set", "GET", "/v1/campaigns/1001/stats", json(200, { campaign_id: "1001", conversions: 1, pending: 0, outbox: 0, database_bytes: 8192, rows_read: 12, rows_written: 4 }), "must have required property 'alarms_set'"],
+    ["stats with a count below zero", "GET", "/v1/campaigns/1001/stats", json(200, { campaign_id: "1001", conversions: 1, pending: 0, outbox: 0, database_bytes: 8192, rows_read: -1, rows_written: 4, alarms_set: 0 }), "/rows_read must be >= 0"],
     ["a log entry whose id is not one", "GET", "/v1/logs/postbacks", json(200, { entries: [{ ...entry, id: "17" }], counts: { accepted: 1 }, next_before: null }), "/entries/0/id must match pattern"],
     ["a log entry accepted with a code", "GET", "/v1/logs/postbacks", json(200, { entries: [{ ...entry, code: "cap_reached" }], counts: { accepted: 1 }, next_before: null }), "/entries/0/code must be null"],
     ["counts under a key that is no result", "GET", "/v1/logs/postbacks", json(200, { entries: [entry], counts: { fine: 1 }, next_before: null }), "/counts property name must be valid"],
@@ -286,8 +359,8 @@ describe("the check every answer goes through", () => {
       ["GET", "/postback?click_id=x", json(404, rejected("click_not_found", "Click not found", { detail: { problem: "malformed" } }))],
       ["GET", "/postback?click_id=x", json(400, rejected("click_id_missing", "Click ID is missing"))],
       ["GET", "/postback/check?click_id=x", json(200, { status: "accepted", conversion_id: "cv_1_x", conversion_status: "hold", dry_run: true })],
-      ["GET", "/v1/campaigns/1001/stats", json(200, { campaign_id: "1001", conversions: 1, pending: 0, outbox: 0, database_bytes: 8192 })],
-      ["GET", "/v1/campaigns/1001/stats", json(200, { campaign_id: "1001", conversions: 1, pending: 0, outbox: 0, database_bytes: 8192, rows_read: 12, rows_written: 4 })],
+      ["GET", "/v1/campaigns/1001/stats", json(200, { campaign_id: "1001", conversions: 1, pending: 0, outbox: 0, database_bytes: 8192, rows_read: 12, rows_written: 4, alarms_set: 1 })],
+      ["GET", "/v1/campaigns/1001/stats", json(200, { campaign_id: "1001", conversions: 0, pending: 0, outbox: 0, database_bytes: 0, rows_read: 0, rows_written: 0, alarms_set: 0 })],
       ["GET", "/v1/logs/postbacks", json(200, { entries: [entry], counts: { accepted: 1 }, next_before: null })],
       ["PUT", "/postback", json(405, { error: { code: "method_not_allowed", message: "This endpoint answers GET, POST only." } }, { allow: "GET, POST" })],
       ["GET", "/v1/everything", json(404, { error: { code: "not_found", message: "No such endpoint. See the README for the API." } })],
