@@ -6,6 +6,7 @@ import { createHmac } from "node:crypto";
 import { ORIGIN_SECRET, startWorker, stateDir, storedObjects, testClick } from "./support/worker.mjs";
 import { campaign } from "./support/campaigns.mjs";
 import { eventually, sleep } from "./support/wait.mjs";
+import { Webhook } from "standardwebhooks";
 import { startOrigin } from "../scripts/origin.mjs";
 
 const FAST_RETRIES = { OUTBOX_RETRY_BASE_MS: "300", ORIGIN_TIMEOUT_MS: "1000" };
@@ -63,6 +64,45 @@ describe("origin delivery", () => {
       // The origin verified every signature (it answers 401 otherwise, and
       // nothing would be recorded); check one by hand too.
       assert.match(first.id, /^msg_cv_/);
+    } finally {
+      await worker.dispose();
+      await origin.close();
+    }
+  });
+
+  test("with ORIGIN_BATCH_MAX, conversions arrive in fewer requests, each signed, each item with its own id and identity", async () => {
+    const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
+    const worker = await startWorker({ bindings: { ORIGIN_URL: origin.url, ORIGIN_BATCH_MAX: "100", ...FAST_RETRIES } });
+    try {
+      const c = campaign();
+      await worker.putCampaign(c);
+      const time = Math.floor(Date.now() / 1000) - 60;
+      const answers = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => worker.postback({ click_id: testClick({ campaign: c.id, time }), action_id: `order-${i}` })),
+      );
+      assert.ok(answers.every((a) => a.status === 200));
+      const items = () => origin.received.flatMap((r) => (r.body.type === "conversion.batch" ? r.body.data : [r.body]));
+      await eventually(() => items().length >= 60, { what: "60 conversions delivered" });
+      assert.ok(origin.received.length < 60 / 2, `${origin.received.length} requests for 60 conversions`);
+      const batches = origin.received.filter((r) => r.body.type === "conversion.batch");
+      assert.ok(batches.length > 0, "some requests carry several conversions");
+      for (const batch of batches) {
+        // The official verifier takes the batch as it came (the origin
+        // answered 401 otherwise, and it would not be recorded).
+        assert.doesNotThrow(() => new Webhook(ORIGIN_SECRET).verify(batch.raw.body, batch.raw.headers));
+        assert.equal(batch.idempotencyKey, batch.id);
+        assert.match(batch.id, /^batch_/);
+        for (const item of batch.body.data) {
+          assert.match(item.id, /^msg_cv_/, "each item has its own message id, an origin dedupes on");
+          assert.equal(item.type, "conversion.created");
+          assert.ok(item.data.identity, "and its conversion's identity");
+        }
+      }
+      assert.deepEqual(
+        items().map((i) => i.data.id).sort(),
+        answers.map((a) => a.json.conversion_id).sort(),
+        "each conversion once",
+      );
     } finally {
       await worker.dispose();
       await origin.close();
