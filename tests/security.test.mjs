@@ -2,6 +2,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, startWorker, stateDir, storedObjects, testClick } from "./support/worker.mjs";
 import { campaign, freshId } from "./support/campaigns.mjs";
 import { eventually } from "./support/wait.mjs";
@@ -68,11 +70,39 @@ describe("security", () => {
       await eventually(async () => (await worker.admin("/v1/logs/postbacks?code=campaign_not_found")).json.entries.length >= 20, { what: "junk logged" });
       assert.equal(storedObjects(dir), before, "an unknown campaign got a Durable Object");
       assert.equal(before, 2, "one object for the campaign, one for the unattributed log");
+      // An operator's reads of an id no postback reached answer empty and
+      // leave nothing behind.
+      const ghost = freshId("ghost");
+      const stats = await worker.admin(`/v1/campaigns/${ghost}/stats`);
+      assert.equal(stats.status, 200, stats.text);
+      assert.equal(stats.json.conversions, 0);
+      assert.equal(stats.json.rows_written, 0);
+      assert.equal((await worker.admin(`/v1/outbox/retry?campaign_id=${ghost}`, { method: "POST" })).json.requeued, 0);
+      const lookup = await worker.admin(`/v1/conversions/${ok.json.conversion_id.replace(c.id, ghost)}`);
+      assert.equal(lookup.json.error?.code, "conversion_not_found", lookup.text);
+      // (The runtime may open an empty database for the object it ran:
+      // no table, no row, nothing billed.)
+      const withTables = execFileSync("python3", ["-c", `
+import sqlite3, sys
+print(sum(1 for p in sys.argv[1:] if sqlite3.connect(p).execute(
+    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 4) <> '_cf_'").fetchone()[0] > 0))
+`, ...sqliteFiles(join(dir, "do"))], { encoding: "utf8" });
+      assert.equal(Number(withTables), before, "an operator's read wrote a Durable Object's storage");
+      // The campaign's own object still answers what it holds.
+      assert.equal((await worker.admin(`/v1/campaigns/${c.id}/stats`)).json.conversions, 1);
     } finally {
       await worker.dispose();
     }
   });
 });
+
+/** Every Durable Object's database under `dir`. */
+function sqliteFiles(dir) {
+  return readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith(".sqlite") && !f.endsWith("metadata.sqlite"))
+    .map((f) => join(dir, f));
+}
 
 /** A body of `bytes` bytes, streamed in 64 KiB chunks (chunked: no length). */
 function chunkedBody(bytes) {

@@ -112,6 +112,9 @@ impl CampaignObject {
     /// What waits for the origin: an `OutboxStatus` as JSON.
     #[wasm_bindgen(js_name = outboxStatus)]
     pub async fn outbox_status(&self) -> std::result::Result<String, JsValue> {
+        if self.never_written().map_err(to_js_error)? {
+            return to_json(&OutboxStatus::default()).map_err(to_js_error);
+        }
         self.ready(false).await.map_err(to_js_error)?;
         let waiting = delivery::waiting(&self.sql).map_err(to_js_error)?;
         to_json(&OutboxStatus::of(&waiting)).map_err(to_js_error)
@@ -120,6 +123,9 @@ impl CampaignObject {
     /// Brings parked messages back into delivery; how many, as JSON.
     #[wasm_bindgen(js_name = outboxRetry)]
     pub async fn outbox_retry(&self) -> std::result::Result<String, JsValue> {
+        if self.never_written().map_err(to_js_error)? {
+            return to_json(&0).map_err(to_js_error);
+        }
         self.ready(false).await.map_err(to_js_error)?;
         let now = now_millis();
         let requeued = delivery::requeue_parked(&self.sql, &self.live, now).map_err(to_js_error)?;
@@ -132,6 +138,9 @@ impl CampaignObject {
     /// The conversion `id` as the object knows it: a `ConversionView` as
     /// JSON, or `null`.
     pub async fn conversion(&self, id: String) -> std::result::Result<String, JsValue> {
+        if self.never_written().map_err(to_js_error)? {
+            return Ok("null".to_owned());
+        }
         self.ready(false).await.map_err(to_js_error)?;
         let now = i64::try_from(now_millis() / 1000).unwrap_or(i64::MAX);
         let legacy_ids = schema::migrated_at(&self.sql)
@@ -144,8 +153,12 @@ impl CampaignObject {
     /// What the object holds and has cost since it started: `ObjectStats`
     /// as JSON.
     pub async fn stats(&self) -> std::result::Result<String, JsValue> {
-        self.ready(false).await.map_err(to_js_error)?;
-        let stats = lookup::holdings(&self.sql).map_err(to_js_error)?;
+        let stats = if self.never_written().map_err(to_js_error)? {
+            ObjectStats::default()
+        } else {
+            self.ready(false).await.map_err(to_js_error)?;
+            lookup::holdings(&self.sql).map_err(to_js_error)?
+        };
         let meter = self.sql.meter();
         to_json(&ObjectStats {
             rows_read: meter.rows_read.get(),
@@ -207,6 +220,23 @@ fn to_js_error(error: worker::Error) -> JsValue {
 }
 
 impl CampaignObject {
+    /// Whether no version ever wrote this object: the object of an id that
+    /// only an operator's read named (stats, a lookup, the outbox). Such a
+    /// read answers empty and writes nothing, so that it leaves no storage
+    /// behind: a typo in an admin URL costs no object.
+    fn never_written(&self) -> Result<bool> {
+        if self.started.get() {
+            return Ok(false);
+        }
+        // Any table of ours, whichever version made it (the platform's own
+        // are named `_cf_…`).
+        let tables = self.sql.first(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 4) <> '_cf_'",
+            Vec::new(),
+        )?;
+        Ok(tables.map(|row| row.int(0)).transpose()?.unwrap_or(0) == 0)
+    }
+
     /// Before any method, once per instance: the schema brought to this
     /// version, and what memory starts from — whether an earlier instance
     /// left an alarm set (`from_alarm`: this is it), and so maybe messages
