@@ -9,18 +9,8 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ORIGIN_SECRET, deployedLogTimings, startWorker, stateDir, testClick } from "./support/worker.mjs";
 import { campaign, freshId } from "./support/campaigns.mjs";
-import { eventually } from "./support/wait.mjs";
+import { eventually, inParallel } from "./support/wait.mjs";
 import { startOrigin } from "../scripts/origin.mjs";
-
-/** Runs `task(i)` for i in [0, n), `width` at a time. */
-async function inParallel(n, width, task) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < n) await task(next++);
-    }),
-  );
-}
 
 /** The billable rows an object's stats count: rows written, and alarms set. */
 const billed = (s) => s.rows_written + s.alarms_set;

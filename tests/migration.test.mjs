@@ -9,7 +9,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
 import { join } from "node:path";
-import { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, startWorker, stateDir, testClick } from "./support/worker.mjs";
+import { ADMIN_TOKEN, CLICK_SIGNING_KEY, ORIGIN_SECRET, WORKER_SCRIPT, startWorker, stateDir, testClick } from "./support/worker.mjs";
 import { campaign } from "./support/campaigns.mjs";
 import { eventually } from "./support/wait.mjs";
 import { startOrigin } from "../scripts/origin.mjs";
@@ -17,14 +17,8 @@ import { startOrigin } from "../scripts/origin.mjs";
 /** The previous release on `persist`, bound as its wrangler.toml bound it. */
 async function startPreviousRelease(persist, bindings) {
   const mf = new Miniflare({
+    ...WORKER_SCRIPT,
     scriptPath: "tests/fixtures/previous-release/entry.mjs",
-    modulesRoot: ".",
-    modules: true,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
-    ],
-    compatibilityDate: "2025-09-01",
     kvNamespaces: ["CAMPAIGNS"],
     r2Buckets: ["LOGS"],
     durableObjects: { CAMPAIGN: { className: "CampaignObject", useSQLite: true } },

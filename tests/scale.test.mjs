@@ -8,23 +8,8 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ORIGIN_SECRET, startWorker, stateDir, storedObjects, testClick } from "./support/worker.mjs";
 import { campaign, freshId } from "./support/campaigns.mjs";
-import { eventually } from "./support/wait.mjs";
+import { eventually, inParallel } from "./support/wait.mjs";
 import { startOrigin } from "../scripts/origin.mjs";
-
-/** Runs `task(i)` for i in [0, n), `width` at a time. */
-async function inParallel(n, width, task) {
-  let next = 0;
-  const results = new Array(n);
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < n) {
-        const i = next++;
-        results[i] = await task(i);
-      }
-    }),
-  );
-  return results;
-}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

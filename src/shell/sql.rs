@@ -92,6 +92,16 @@ impl Sql {
         Ok(self.count(&cursor))
     }
 
+    /// Whether the database has a table named `name`.
+    pub fn has_table(&self, name: &str) -> Result<bool> {
+        Ok(self
+            .first(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                vec![name.into()],
+            )?
+            .is_some())
+    }
+
     /// The database's size in bytes.
     pub fn database_size(&self) -> u64 {
         self.storage.database_size() as u64

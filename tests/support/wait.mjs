@@ -13,3 +13,18 @@ export async function eventually(probe, { ms = 15000, every = 100, what = "condi
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `task(i)` for i in [0, n), `width` at a time; their results in order. */
+export async function inParallel(n, width, task) {
+  let next = 0;
+  const results = new Array(n);
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) {
+        const i = next++;
+        results[i] = await task(i);
+      }
+    }),
+  );
+  return results;
+}

@@ -15,20 +15,11 @@ use worker::{Env, Error, QueueContentType, RawMessageBuilder, Result};
 /// Entries moved to the log per alarm run.
 const ENTRIES_PER_RUN: i64 = 2_000;
 
-fn table_exists(sql: &Sql, name: &str) -> Result<bool> {
-    Ok(sql
-        .first(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-            vec![name.into()],
-        )?
-        .is_some())
-}
-
 /// Moves the `conversions` table of earlier versions (keyed by identity,
 /// the record kept whole forever) into `known`: pending conversions keep
 /// their record, final ones only what dedupe needs.
 pub fn move_conversions(sql: &Sql) -> Result<()> {
-    if !table_exists(sql, "conversions")? {
+    if !sql.has_table("conversions")? {
         return Ok(());
     }
     for row in sql.all("SELECT record FROM conversions", vec![])? {
@@ -57,14 +48,14 @@ pub fn move_conversions(sql: &Sql) -> Result<()> {
 
 /// Whether an earlier version's log is still in this object.
 pub fn has_log(sql: &Sql) -> Result<bool> {
-    Ok(table_exists(sql, "log")? || table_exists(sql, "log_chunks")?)
+    Ok(sql.has_table("log")? || sql.has_table("log_chunks")?)
 }
 
 /// Up to [`ENTRIES_PER_RUN`] entries of the object's old log, taken out of
 /// it (the tables go once empty); none once it is empty.
 fn take(sql: &Sql, limit: i64) -> Result<Vec<LogEntry>> {
     let mut entries = Vec::new();
-    if table_exists(sql, "log")? {
+    if sql.has_table("log")? {
         // Two versions ago: a row per entry.
         for row in sql.all(
             "DELETE FROM log WHERE id IN (SELECT id FROM log ORDER BY id LIMIT ?) RETURNING entry",
@@ -79,7 +70,7 @@ fn take(sql: &Sql, limit: i64) -> Result<Vec<LogEntry>> {
             sql.run("DROP TABLE log", vec![])?;
         }
     }
-    if entries.is_empty() && table_exists(sql, "log_chunks")? {
+    if entries.is_empty() && sql.has_table("log_chunks")? {
         let chunks = sql.all(
             "DELETE FROM log_chunks WHERE seq IN (SELECT seq FROM log_chunks ORDER BY seq LIMIT ?)
                  RETURNING entries",

@@ -60,15 +60,6 @@ const ADDED_IN_2: [(&str, &str); 5] = [
     ("counts", "TEXT"),
 ];
 
-fn table_exists(sql: &Sql, name: &str) -> Result<bool> {
-    Ok(sql
-        .first(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-            vec![name.into()],
-        )?
-        .is_some())
-}
-
 /// Brings the object's tables to this version, once per object; `now` is
 /// Unix seconds. Runs inside the caller's transaction. Whether messages of
 /// the version before wait for the origin.
@@ -77,8 +68,8 @@ pub fn migrate(sql: &Sql, now: i64) -> Result<bool> {
         return Ok(false);
     }
     let mut waiting = false;
-    let earlier = table_exists(sql, "known")? || table_exists(sql, "conversions")?;
-    if table_exists(sql, "known")? {
+    let earlier = sql.has_table("known")? || sql.has_table("conversions")?;
+    if sql.has_table("known")? {
         // Version 1: a table of what is known with two indexes, and the
         // outbox a table of its own, moved while the index on ids finds
         // the conversions.
@@ -95,7 +86,7 @@ pub fn migrate(sql: &Sql, now: i64) -> Result<bool> {
                 )?;
             }
         }
-        if table_exists(sql, "outbox")? {
+        if sql.has_table("outbox")? {
             waiting = move_outbox(sql)?;
         }
         sql.run("DROP INDEX IF EXISTS known_updated", vec![])?;
