@@ -38,10 +38,15 @@ use worker::{console_error, Env, Result, State};
 use super::error::Failure;
 use super::platform::now_millis;
 
-/// How long after a commit the alarm that delivers it runs: the
-/// conversions committed meanwhile go in the same run (one alarm set, one
-/// alarm run, for all of them).
-const DELIVERY_DELAY_MS: u64 = 1_000;
+/// How long after a commit the alarm that delivers it runs, unless
+/// `DELIVERY_DELAY_MS` says otherwise: the conversions committed meanwhile
+/// go in the same run (one alarm set — a row written — and one alarm run —
+/// a Durable Object request — for all of them). A campaign with a
+/// conversion every few seconds shares most alarms at 5 s, where at 1 s
+/// each conversion sets its own (docs/COST.md).
+const DELIVERY_DELAY_MS: u64 = 5_000;
+/// The longest delay `DELIVERY_DELAY_MS` may set.
+const MAX_DELIVERY_DELAY_MS: u64 = 60_000;
 /// The database size past which an object forgets its oldest conversions
 /// even inside their window, so that conversions never take it to the
 /// platform's 10 GB (where every write, postbacks included, would fail): a
@@ -75,14 +80,17 @@ pub struct CampaignObject {
     /// conversions before their window ends.
     forgetting_early: Cell<bool>,
     /// What this object last said of its outbox in the list of outboxes
-    /// with deliveries waiting (`None` since it started).
+    /// with deliveries waiting (`None` until read from `meta`).
     outbox_marked: Cell<Option<bool>>,
+    /// How long after a commit its delivery runs (`DELIVERY_DELAY_MS`).
+    delivery_delay_ms: u64,
 }
 
 #[wasm_bindgen(wasm_bindgen_futures = worker::wasm_bindgen_futures)]
 impl CampaignObject {
     #[wasm_bindgen(constructor)]
     pub fn new(state: worker::worker_sys::DurableObjectState, env: Env) -> CampaignObject {
+        let delivery_delay_ms = delivery_delay_ms(&env);
         let state = State::from(state);
         let sql = Sql::new(state.storage().sql(), Rc::new(Meter::default()));
         let storage = transactional(&state);
@@ -98,6 +106,7 @@ impl CampaignObject {
             forget_at: Cell::new(0),
             forgetting_early: Cell::new(false),
             outbox_marked: Cell::new(None),
+            delivery_delay_ms,
         }
     }
 
@@ -215,6 +224,24 @@ impl CampaignObject {
     }
 }
 
+/// `DELIVERY_DELAY_MS` when it is a number of milliseconds up to a minute;
+/// otherwise the default, said on the console.
+fn delivery_delay_ms(env: &Env) -> u64 {
+    let Ok(text) = env.var("DELIVERY_DELAY_MS").map(|v| v.to_string()) else {
+        return DELIVERY_DELAY_MS;
+    };
+    match text.trim().parse::<u64>() {
+        Ok(ms) if ms <= MAX_DELIVERY_DELAY_MS => ms,
+        _ if text.trim().is_empty() => DELIVERY_DELAY_MS,
+        _ => {
+            console_error!(
+                "DELIVERY_DELAY_MS is not a number of milliseconds from 0 to {MAX_DELIVERY_DELAY_MS}: {DELIVERY_DELAY_MS} is used"
+            );
+            DELIVERY_DELAY_MS
+        }
+    }
+}
+
 fn to_js_error(error: worker::Error) -> JsValue {
     js_sys::Error::new(&error.to_string()).into()
 }
@@ -285,7 +312,7 @@ impl CampaignObject {
             self.forget_past_window(now_ms, remembered, submission.campaign_id.as_str());
         }
         if committed {
-            self.wake(now_ms + DELIVERY_DELAY_MS).await;
+            self.wake(now_ms + self.delivery_delay_ms).await;
         }
         to_json(&decision.verdict())
     }
@@ -348,11 +375,23 @@ impl CampaignObject {
         let (Some(waiting), Some(name)) = (waiting, self.state.id().name()) else {
             return;
         };
-        if self.outbox_marked.get() == Some(waiting) {
+        let listed = match self.outbox_marked.get() {
+            Some(listed) => Some(listed),
+            None => schema::listed(&self.sql)
+                .map_err(|e| console_error!("campaign {name}: reading its outbox listing: {e}"))
+                .ok(),
+        };
+        if listed == Some(waiting) {
+            self.outbox_marked.set(listed);
             return;
         }
         match super::outbox::mark(&self.env, &name, waiting).await {
-            Ok(()) => self.outbox_marked.set(Some(waiting)),
+            Ok(()) => {
+                if let Err(e) = schema::set_listed(&self.sql, waiting) {
+                    console_error!("campaign {name}: keeping its outbox listing: {e}");
+                }
+                self.outbox_marked.set(Some(waiting));
+            }
             Err(e) => delivery::mark_failed(&name, e),
         }
     }

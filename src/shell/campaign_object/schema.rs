@@ -88,6 +88,12 @@ pub fn migrate(sql: &Sql, now: i64) -> Result<bool> {
         }
         if sql.has_table("outbox")? {
             waiting = move_outbox(sql)?;
+            // The version before may have listed the campaign (in the
+            // bucket; `GET /v1/outbox` moves it to KV): the run that
+            // empties the outbox removes it.
+            if waiting {
+                set_listed(sql, true)?;
+            }
         }
         sql.run("DROP INDEX IF EXISTS known_updated", vec![])?;
         sql.run("DROP INDEX IF EXISTS known_id", vec![])?;
@@ -105,6 +111,31 @@ pub fn migrate(sql: &Sql, now: i64) -> Result<bool> {
     }
     super::super::sql::set_version(sql, VERSION)?;
     Ok(waiting)
+}
+
+/// Whether the object listed its campaign in KV as having deliveries
+/// waiting (`shell/outbox.rs`): kept beside the schema so that an
+/// instance that starts knows whether there is a mark to remove without
+/// asking KV, and removes none that is not there (a KV delete is billed
+/// like a write). One row, written only when the listing changes.
+pub fn listed(sql: &Sql) -> Result<bool> {
+    Ok(sql
+        .first(
+            "SELECT value FROM meta WHERE name = 'outbox_listed'",
+            vec![],
+        )?
+        .map(|row| row.int(0))
+        .transpose()?
+        .is_some_and(|v| v != 0))
+}
+
+pub fn set_listed(sql: &Sql, listed: bool) -> Result<()> {
+    sql.run(
+        "INSERT INTO meta (name, value) VALUES ('outbox_listed', ?)
+         ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        vec![int(i64::from(listed))?],
+    )?;
+    Ok(())
 }
 
 /// When the object was migrated from an earlier version, if it was.
