@@ -9,7 +9,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ORIGIN_SECRET, deployedLogTimings, startWorker, stateDir, testClick } from "./support/worker.mjs";
 import { campaign, freshId } from "./support/campaigns.mjs";
-import { eventually, inParallel } from "./support/wait.mjs";
+import { eventually, inParallel, sleep } from "./support/wait.mjs";
 import { startOrigin } from "../scripts/origin.mjs";
 
 /** The billable rows an object's stats count: rows written, and alarms set. */
@@ -115,6 +115,37 @@ for path in sys.argv[1:]:
       const repeated = await stats();
       assert.equal(billed(repeated) - billed(approved), 0, "a repeat writes nothing");
       assert.ok(repeated.rows_read > approved.rows_read, "it reads");
+    } finally {
+      await worker.dispose();
+      await origin.close();
+    }
+  });
+});
+
+describe("alarms an object sets", () => {
+  test("a quiet campaign's conversions a second apart share the deployed delivery alarm", { timeout: 60_000 }, async () => {
+    const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
+    // The deployed delay (the worker's default): no DELIVERY_DELAY_MS.
+    const worker = await startWorker({ bindings: { ORIGIN_URL: origin.url, DELIVERY_DELAY_MS: "" } });
+    try {
+      const c = campaign();
+      await worker.putCampaign(c);
+      const time = Math.floor(Date.now() / 1000) - 60;
+      const stats = async () => (await worker.admin(`/v1/campaigns/${c.id}/stats`)).json;
+      const before = await stats();
+      for (let i = 0; i < 4; i++) {
+        const res = await worker.postback({ click_id: testClick({ campaign: c.id, time }) });
+        assert.equal(res.status, 200, res.text);
+        await sleep(1000);
+      }
+      const after = await eventually(async () => {
+        const s = await stats();
+        return s.outbox === 0 && s;
+      }, { what: "the four delivered" });
+      assert.equal(origin.received.length, 4);
+      const alarms = after.alarms_set - before.alarms_set;
+      console.log(`# four conversions a second apart: ${alarms} alarm(s) set`);
+      assert.equal(alarms, 1, "one alarm delivers the four");
     } finally {
       await worker.dispose();
       await origin.close();

@@ -131,6 +131,9 @@ export async function startWorker({ persist, bindings = {}, listen = false, cons
       // Entries are sent a quarter second after their postback (5 s
       // deployed): tests read the log sooner.
       LOG_BATCH_MS: "250",
+      // A commit's delivery runs a second after it (5 s deployed): tests
+      // see deliveries sooner.
+      DELIVERY_DELAY_MS: "1000",
       ...bindings,
     },
   });
