@@ -63,6 +63,7 @@ bench: setup build
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	node benches/load.mjs
 	node benches/isolate.mjs
+	node benches/ops.mjs
 	node benches/coldstart.mjs
 	node benches/dev-ready.mjs
 
