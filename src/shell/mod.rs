@@ -25,6 +25,8 @@ mod unattributed_log;
 use crate::reply::Reply;
 use crate::route::{route, Guard, Route};
 use crate::token::Access;
+use std::future::Future;
+use std::task::Poll;
 use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 // The async export's glue, as worker-build's release build expands it,
 // names `js_sys` by that path.
@@ -38,8 +40,32 @@ use worker::{web_sys, worker_sys, Context, Env};
 /// converts every request into the crate's own `Request` (method, URL,
 /// headers and the `cf` object read up front) though most postbacks read
 /// only the URL.
-#[wasm_bindgen(wasm_bindgen_futures = worker::wasm_bindgen_futures)]
-pub async fn fetch(
+///
+/// It answers a `Response` when the answer is ready at once, a `Promise`
+/// of one only when it waits for something (KV, an object, a body): most
+/// answers (`/healthz`, any edge rejection of a cached campaign) wait for
+/// nothing, and handing those to the futures executor would cost a
+/// microtask and a promise each for no await. The handler is polled once
+/// here; if it waits, the executor polls it again with its own waker
+/// (a future is woken by the waker of its latest poll).
+#[wasm_bindgen(unchecked_return_type = "Response | Promise<Response>")]
+pub fn fetch(
+    req: web_sys::Request,
+    env: Env,
+    ctx: worker_sys::Context,
+) -> Result<JsValue, JsValue> {
+    let mut answer = Box::pin(serve(req, env, ctx));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match answer.as_mut().poll(&mut cx) {
+        Poll::Ready(response) => response.map(JsValue::from),
+        Poll::Pending => Ok(worker::wasm_bindgen_futures::future_to_promise(async move {
+            answer.await.map(JsValue::from)
+        })
+        .into()),
+    }
+}
+
+async fn serve(
     req: web_sys::Request,
     env: Env,
     ctx: worker_sys::Context,
