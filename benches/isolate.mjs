@@ -15,8 +15,10 @@
 // judged, in one run.
 import { BASELINE, loop, routes, start, warm } from "./loop.mjs";
 
-const N = Number(process.env.ISOLATE_REQUESTS ?? 20000);
-const ROUNDS = Number(process.env.ISOLATE_ROUNDS ?? 9);
+// Many short rounds rather than a few long ones: the machine's load moves
+// within seconds, and a median of many rounds' ratios ignores its spikes.
+const N = Number(process.env.ISOLATE_REQUESTS ?? 5000);
+const ROUNDS = Number(process.env.ISOLATE_ROUNDS ?? 21);
 const WHO = BASELINE ? ["ours", "peer", "base"] : ["ours", "peer"];
 
 const ROUTES = routes();
@@ -26,13 +28,14 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const mf = await start();
 await warm(mf, ROUTES);
 
-// The workers alternate within each round, so that all see the same
-// machine; a ratio is the median of the rounds' ratios.
+// The workers alternate within each round, each round in another order,
+// so that all see the same machine; a ratio is the median of the rounds'
+// ratios.
 const results = {};
 for (const [route, path, status] of ROUTES) {
   const perRequest = Object.fromEntries(WHO.map((who) => [who, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const who of WHO) {
+    for (const who of [...WHO.slice(round % WHO.length), ...WHO.slice(0, round % WHO.length)]) {
       const empty = await loop(mf, "none", N, path);
       const { ms, status: got } = await loop(mf, who, N, path);
       if (got !== status) throw new Error(`${who} ${route}: status ${got}, expected ${status}`);
