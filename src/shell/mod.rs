@@ -25,6 +25,7 @@ mod unattributed_log;
 use crate::reply::Reply;
 use crate::route::{route, Guard, Route};
 use crate::token::Access;
+use std::cell::RefCell;
 use std::future::Future;
 use std::task::Poll;
 use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
@@ -132,15 +133,61 @@ fn response(answer: Answer) -> Result<web_sys::Response, JsValue> {
 
 /// An answer's body (none for a redirect) and its status and headers.
 fn response_parts(reply: &Reply) -> Result<(Option<&str>, web_sys::ResponseInit), JsValue> {
-    let headers = web_sys::Headers::new()?;
-    for (name, value) in reply.headers() {
-        headers.set(name, value)?;
+    let body = (reply.status != 302).then_some(reply.body.as_str());
+    let headers = reply.headers();
+    if let [("content-type", _), ("cache-control", _)] = headers[..] {
+        return Ok((body, common_init(reply.status, reply.content_type)?));
+    }
+    Ok((body, response_init(reply.status, &headers)?))
+}
+
+thread_local! {
+    /// The status and headers of the answers that carry only the common
+    /// two (every postback's, `/healthz`'s), by status and type, made once
+    /// per isolate: `new Response` copies its init, so one serves every
+    /// answer alike, and making it is most of what building a small
+    /// Response costs.
+    static COMMON_INITS: RefCell<Vec<(u16, &'static str, web_sys::ResponseInit)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+fn common_init(status: u16, content_type: &'static str) -> Result<web_sys::ResponseInit, JsValue> {
+    let known = COMMON_INITS.with(|inits| {
+        inits
+            .borrow()
+            .iter()
+            .find(|(s, t, _)| *s == status && *t == content_type)
+            .map(|(_, _, init)| init.clone())
+    });
+    if let Some(init) = known {
+        return Ok(init);
+    }
+    let reply = Reply {
+        status,
+        content_type,
+        ..Reply::json(status, String::new())
+    };
+    let init = response_init(status, &reply.headers())?;
+    COMMON_INITS.with(|inits| {
+        inits
+            .borrow_mut()
+            .push((status, content_type, init.clone()))
+    });
+    Ok(init)
+}
+
+fn response_init(
+    status: u16,
+    headers: &[(&'static str, &str)],
+) -> Result<web_sys::ResponseInit, JsValue> {
+    let values = web_sys::Headers::new()?;
+    for (name, value) in headers {
+        values.set(name, value)?;
     }
     let init = web_sys::ResponseInit::new();
-    init.set_status(reply.status);
-    init.set_headers(&headers);
-    let body = (reply.status != 302).then_some(reply.body.as_str());
-    Ok((body, init))
+    init.set_status(status);
+    init.set_headers(&values);
+    Ok(init)
 }
 
 /// The answer `js/entry.mjs` gives the requests in flight when the wasm
