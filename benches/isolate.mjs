@@ -66,3 +66,6 @@ for (const [route] of ROUTES) {
   console.log(cells.join("  "));
 }
 console.log("(each µs column the median of its rounds; each ratio the median of the rounds' ratios)");
+const [health, rejection] = ROUTES.map(([route]) => results[route].vsPeer);
+const verdict = (ratio, target) => `${ratio.toFixed(2)}× (≤ ${target.toFixed(1)}×: ${ratio <= target ? "met" : "not met"})`;
+console.log(`targets, ours ÷ peer: edge rejection ${verdict(rejection, 1.0)}, /healthz ${verdict(health, 1.2)}`);

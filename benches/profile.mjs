@@ -19,6 +19,9 @@
 // baseline (`who=none`) is not subtracted, so the harness's own part is
 // what both workers pay alike.
 //
+// With BENCH_BASELINE=dir (benches/loop.mjs) another version is profiled
+// in the same run as `base`: the breakdown before and after a change.
+//
 // PROFILE_REQUESTS (default 20000) requests a profile, PROFILE_INTERVAL_US
 // (default 25) between samples; PROFILE_TOP=n lists the n functions with
 // the most self time for each profile too; PROFILE_JSON=dir writes each
@@ -26,7 +29,7 @@
 import WebSocket from "ws";
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { loop, routes, start, warm } from "./loop.mjs";
+import { BASELINE, loop, routes, start, warm } from "./loop.mjs";
 
 const N = Number(process.env.PROFILE_REQUESTS ?? 20000);
 const INTERVAL = Number(process.env.PROFILE_INTERVAL_US ?? 25);
@@ -111,6 +114,7 @@ function breakdown(profile, requests) {
   };
 }
 
+const WHO = BASELINE ? ["base", "ours", "peer"] : ["ours", "peer"];
 const port = await freePort();
 const mf = await start({ inspectorPort: port });
 const ROUTES = routes();
@@ -138,7 +142,7 @@ await send("Profiler.enable");
 await send("Profiler.setSamplingInterval", { interval: INTERVAL });
 const results = [];
 for (const [route, path] of ROUTES) {
-  for (const who of ["ours", "peer"]) {
+  for (const who of WHO) {
     await loop(mf, who, 2000, path); // the same state as the profiled loop
     await send("Profiler.start");
     const { ms } = await loop(mf, who, N, path);
@@ -155,16 +159,18 @@ await mf.dispose();
 
 console.log(`\nCPU profile of the in-isolate loop: ${N} requests a profile, a sample every ${INTERVAL} µs; µs per request (share of busy time)\n`);
 for (const [route] of ROUTES) {
-  const [o, p] = ["ours", "peer"].map((who) => results.find((r) => r.route === route && r.who === who));
-  console.log(`${route}: busy ours ${o.busy.toFixed(1)} µs, peer ${p.busy.toFixed(1)} µs (${(o.busy / p.busy).toFixed(2)}×); loop wall time ours ${o.wall.toFixed(1)}, peer ${p.wall.toFixed(1)} µs`);
-  console.log(`| part | ours µs | ours share | peer µs | peer share |`);
-  console.log(`|---|---:|---:|---:|---:|`);
-  const names = [...PARTS.map(([name]) => name), OTHER].filter((n) => o.parts.has(n) || p.parts.has(n));
+  const rs = WHO.map((who) => results.find((r) => r.route === route && r.who === who));
+  const peer = rs.at(-1);
+  console.log(`${route}, busy µs per request (÷ peer's): ${rs.map((r) => `${r.who} ${r.busy.toFixed(1)} (${(r.busy / peer.busy).toFixed(2)}×)`).join(", ")}`);
+  console.log(`loop wall time per request: ${rs.map((r) => `${r.who} ${r.wall.toFixed(1)} µs`).join(", ")}`);
+  console.log(`| part | ${WHO.map((who) => `${who} µs | ${who} share`).join(" | ")} |`);
+  console.log(`|---|${WHO.map(() => "---:|---:").join("|")}|`);
+  const names = [...PARTS.map(([name]) => name), OTHER].filter((n) => rs.some((r) => r.parts.has(n)));
   for (const name of names) {
     const cell = (r) => (r.parts.has(name) ? [r.parts.get(name).toFixed(2), `${((r.parts.get(name) / r.busy) * 100).toFixed(0)}%`] : ["–", "–"]);
-    console.log(`| ${name} | ${cell(o).join(" | ")} | ${cell(p).join(" | ")} |`);
+    console.log(`| ${name} | ${rs.map((r) => cell(r).join(" | ")).join(" | ")} |`);
   }
-  for (const r of TOP ? [o, p] : []) {
+  for (const r of TOP ? rs : []) {
     console.log(`\n${r.who}, the ${TOP} functions with the most self time (µs per request):`);
     for (const [fn, us] of r.top) console.log(`${us.toFixed(2).padStart(7)}  ${fn.slice(0, 140)}`);
   }
