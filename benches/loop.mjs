@@ -14,7 +14,10 @@ import { CAMPAIGN, KEY, MINIFLARE_OPTIONS, esModule, ourModules } from "./campai
 // With BENCH_BASELINE=dir (a directory holding another version's
 // js/entry.mjs and build/), that version runs beside ours as `base`: a
 // change is measured against what it changes in one run, on one machine.
+// BENCH_OURS=dir takes ours from such a directory too, instead of the
+// working tree's, so that any two versions can be compared.
 export const BASELINE = process.env.BENCH_BASELINE;
+const OURS = process.env.BENCH_OURS;
 
 // Ours sends its log entries to the log queue, in batches, as deployed;
 // the harness drops the batches it receives: the queue's consumer is an
@@ -53,23 +56,25 @@ export function routes() {
   ];
 }
 
-/** The baseline's modules, under base/ (none without BENCH_BASELINE). */
-function baseModules() {
-  if (!BASELINE) return [];
-  const file = (path) => readFileSync(join(BASELINE, path));
+/** A version's modules from `dir`, under `prefix` (js/entry.mjs, build/). */
+function versionModules(dir, prefix) {
+  const file = (path) => readFileSync(join(dir, path));
   return [
-    esModule("base/js/entry.mjs", file("js/entry.mjs").toString()),
-    esModule("base/build/index.js", file("build/index.js").toString()),
-    { type: "CompiledWasm", path: "base/build/index_bg.wasm", contents: file("build/index_bg.wasm") },
+    esModule(`${prefix}js/entry.mjs`, file("js/entry.mjs").toString()),
+    esModule(`${prefix}build/index.js`, file("build/index.js").toString()),
+    { type: "CompiledWasm", path: `${prefix}build/index_bg.wasm`, contents: file("build/index_bg.wasm") },
   ];
 }
+
+/** The baseline's modules, under base/ (none without BENCH_BASELINE). */
+const baseModules = () => (BASELINE ? versionModules(BASELINE, "base/") : []);
 
 /** The harness's Miniflare, the campaign seeded; `options` adds to it (an inspector port). */
 export async function start(options = {}) {
   const mf = new Miniflare({
     ...MINIFLARE_OPTIONS,
     ...options,
-    modules: [esModule("harness.mjs", harness()), ...ourModules(), esModule("benches/peer/worker.js"), ...baseModules()],
+    modules: [esModule("harness.mjs", harness()), ...(OURS ? versionModules(OURS, "") : ourModules()), esModule("benches/peer/worker.js"), ...baseModules()],
   });
   await (await mf.getKVNamespace("CAMPAIGNS")).put(`campaign:${CAMPAIGN.id}`, JSON.stringify(CAMPAIGN));
   return mf;
