@@ -5,8 +5,9 @@
 // fresh isolate; the first request is an edge rejection that reads the
 // campaign from KV and verifies the click (goal_not_found), the same work
 // for both. A trivial JS worker gives the floor: workerd's own start-up.
-// All three have the same bindings (KV and a SQLite Durable Object
-// namespace; the JS workers get an empty object class), so that what
+// All three have the same bindings (KV, the log's bucket and queue, the
+// SQLite Durable Object namespaces; the JS workers get empty object
+// classes), so that what
 // differs is the code. Modules are handed over as a list, as wrangler
 // uploads them: given a script path instead, Miniflare would parse the
 // JavaScript for imports in Node first, time the platform never spends.
@@ -19,7 +20,9 @@ import { mintClick } from "../tests/support/click.mjs";
 import { CAMPAIGN, KEY, MINIFLARE_OPTIONS, esModule, ourModules } from "./campaign.mjs";
 
 const RUNS = Number(process.env.COLDSTART_RUNS ?? 15);
-const EMPTY_OBJECT = "\nexport class CampaignObject { fetch() { return new Response(''); } }\n";
+const EMPTY_OBJECT =
+  "\nexport class CampaignObject { fetch() { return new Response(''); } }" +
+  "\nexport class UnattributedLog { fetch() { return new Response(''); } }\n";
 const WORKERS = {
   floor: {
     modules: [esModule("floor.mjs", "export default { fetch() { return new Response('ok'); } };" + EMPTY_OBJECT)],

@@ -114,13 +114,18 @@ async function stopServers() {
   for (let i = 0; i < 100 && children.some((c) => alive(c.pid)); i++) await new Promise((r) => setTimeout(r, 100));
 }
 // The worker as built (make bench builds it first), without wrangler.toml's
-// [build] section: wrangler's watcher would otherwise rebuild mid-run.
+// [build] section: wrangler's watcher would otherwise rebuild mid-run. The
+// log's queue consumer waits 1 s for a batch instead of the deployed 5, and
+// the isolate gathers entries for 1 s (`LOG_BATCH_MS`), so that a route's
+// log is written soon after it (`settled`); under load every batch fills
+// to its byte bound well within either wait, so neither changes a route.
 const config = join(state, "wrangler.toml");
 writeFileSync(
   config,
   readFileSync("wrangler.toml", "utf8")
     .replace(/\[build\][^[]*/, "")
-    .replace(/^main = .*$/m, `main = "${join(process.cwd(), "js/entry.mjs")}"`),
+    .replace(/^main = .*$/m, `main = "${join(process.cwd(), "js/entry.mjs")}"`)
+    .replace(/^max_batch_timeout = .*$/m, "max_batch_timeout = 1"),
 );
 const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
 const ourServer = start(
@@ -129,7 +134,8 @@ const ourServer = start(
    "--var", `ORIGIN_SECRET:${ORIGIN_SECRET}`, "--var", `ORIGIN_URL:${origin.url}`,
    // Deliveries the origin holds (the second new-conversion route) time
    // out and come back soon after, so the outbox drains between rounds.
-   "--var", "ORIGIN_TIMEOUT_MS:2000", "--var", "OUTBOX_RETRY_BASE_MS:500"],
+   "--var", "ORIGIN_TIMEOUT_MS:2000", "--var", "OUTBOX_RETRY_BASE_MS:500",
+   "--var", "LOG_BATCH_MS:1000"],
   "worker",
 );
 const peerState = join(state, "peer");
@@ -215,11 +221,31 @@ async function outboxDrained() {
   console.error("the outbox did not drain in 5 minutes; going on");
 }
 
+// A route's log is written after it ends (the isolate's window, then the
+// queue consumer's batch wait and its R2 writes): without waiting for that
+// work, it is charged to whichever route comes next (it once made our
+// /healthz floor look half as fast as the edge rejection after it). Each
+// route starts once both servers have been idle for a second, at least
+// 2.5 s after the one before (the two 1 s waits above).
+async function settled() {
+  await new Promise((r) => setTimeout(r, 2500));
+  const busy = () => groupCpuSeconds(ourServer.pid) + groupCpuSeconds(peerServer.pid);
+  for (let i = 0; i < 60; i++) {
+    const before = busy();
+    await new Promise((r) => setTimeout(r, 1000));
+    if (busy() - before < 0.05) return;
+  }
+  console.error("the servers did not settle in a minute; going on");
+}
+
 // BENCH_EDGE_ONLY=1 runs the four routes that pair ours with the peer.
 const measured = process.env.BENCH_EDGE_ONLY ? routes.slice(0, 4) : routes;
 const runs = routes.map(() => []);
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [i, [, , run]] of measured.entries()) runs[i].push(await run());
+  for (const [i, [, , run]] of measured.entries()) {
+    await settled();
+    runs[i].push(await run());
+  }
   await outboxDrained();
 }
 const middle = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

@@ -73,24 +73,49 @@ function trapped(error) {
 addEventListener("error", (event) => trapped(event.error));
 addEventListener("unhandledrejection", (event) => trapped(event.reason));
 
+/**
+ * The guard's answer to a trap caught by a caller, and the same for the
+ * requests in flight, which the trap took too; any other error is the
+ * runtime's to report.
+ */
+function crashed(error) {
+  if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+  console.error("postback-edge: the worker crashed:", error);
+  trapped(error);
+  return internalError();
+}
+
+/** An answer that waits, raced against a trap while it does. */
+async function awaited(answer) {
+  let fail;
+  const panicked = new Promise((resolve) => {
+    fail = () => resolve(internalError());
+  });
+  inFlight.add(fail);
+  try {
+    return await Promise.race([answer, panicked]);
+  } catch (error) {
+    return crashed(error);
+  } finally {
+    inFlight.delete(fail);
+  }
+}
+
 export default {
-  async fetch(request, env, ctx) {
-    let fail;
-    const panicked = new Promise((resolve) => {
-      fail = () => resolve(internalError());
-    });
-    inFlight.add(fail);
+  // Most answers are ready at once: the Rust handler then answers a
+  // Response, not a Promise of one (src/shell/mod.rs), and a trap while it
+  // runs throws here. Only an answer that waits needs a callback in
+  // `inFlight`, for a trap in a microtask, where no caller sees it.
+  fetch(request, env, ctx) {
+    let answer;
     try {
       const worker = new RustWorker(ctx, env);
       crash ??= worker.crashAnswer();
-      return await Promise.race([worker.fetch(request), panicked]);
+      answer = worker.fetch(request);
     } catch (error) {
-      if (!(error instanceof WebAssembly.RuntimeError)) throw error;
-      console.error("postback-edge: the worker crashed:", error);
-      return internalError();
-    } finally {
-      inFlight.delete(fail);
+      return crashed(error);
     }
+    return answer instanceof Response ? answer : awaited(answer);
   },
 
   /** The log queue's batches (src/shell/log_consumer.rs). */

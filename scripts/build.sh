@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the wasm worker into build/ with worker-build (release profile:
-# size-optimized, LTO; then wasm-opt with the flags in Cargo.toml's
+# optimized for speed, LTO; then wasm-opt with the flags in Cargo.toml's
 # [package.metadata.wasm-pack.profile.release]). worker-build would download
 # wasm-bindgen and wasm-opt from GitHub; it takes the copies `make setup`
 # installed instead (cargo's wasm-bindgen-cli, npm's binaryen) through these

@@ -25,6 +25,9 @@ mod unattributed_log;
 use crate::reply::Reply;
 use crate::route::{route, Guard, Route};
 use crate::token::Access;
+use std::cell::RefCell;
+use std::future::Future;
+use std::task::Poll;
 use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 // The async export's glue, as worker-build's release build expands it,
 // names `js_sys` by that path.
@@ -38,8 +41,32 @@ use worker::{web_sys, worker_sys, Context, Env};
 /// converts every request into the crate's own `Request` (method, URL,
 /// headers and the `cf` object read up front) though most postbacks read
 /// only the URL.
-#[wasm_bindgen(wasm_bindgen_futures = worker::wasm_bindgen_futures)]
-pub async fn fetch(
+///
+/// It answers a `Response` when the answer is ready at once, a `Promise`
+/// of one only when it waits for something (KV, an object, a body): most
+/// answers (`/healthz`, any edge rejection of a cached campaign) wait for
+/// nothing, and handing those to the futures executor would cost a
+/// microtask and a promise each for no await. The handler is polled once
+/// here; if it waits, the executor polls it again with its own waker
+/// (a future is woken by the waker of its latest poll).
+#[wasm_bindgen(unchecked_return_type = "Response | Promise<Response>")]
+pub fn fetch(
+    req: web_sys::Request,
+    env: Env,
+    ctx: worker_sys::Context,
+) -> Result<JsValue, JsValue> {
+    let mut answer = Box::pin(serve(req, env, ctx));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match answer.as_mut().poll(&mut cx) {
+        Poll::Ready(response) => response.map(JsValue::from),
+        Poll::Pending => Ok(worker::wasm_bindgen_futures::future_to_promise(async move {
+            answer.await.map(JsValue::from)
+        })
+        .into()),
+    }
+}
+
+async fn serve(
     req: web_sys::Request,
     env: Env,
     ctx: worker_sys::Context,
@@ -106,15 +133,61 @@ fn response(answer: Answer) -> Result<web_sys::Response, JsValue> {
 
 /// An answer's body (none for a redirect) and its status and headers.
 fn response_parts(reply: &Reply) -> Result<(Option<&str>, web_sys::ResponseInit), JsValue> {
-    let headers = web_sys::Headers::new()?;
-    for (name, value) in reply.headers() {
-        headers.set(name, value)?;
+    let body = (reply.status != 302).then_some(reply.body.as_str());
+    let headers = reply.headers();
+    if let [("content-type", _), ("cache-control", _)] = headers[..] {
+        return Ok((body, common_init(reply.status, reply.content_type)?));
+    }
+    Ok((body, response_init(reply.status, &headers)?))
+}
+
+thread_local! {
+    /// The status and headers of the answers that carry only the common
+    /// two (every postback's, `/healthz`'s), by status and type, made once
+    /// per isolate: `new Response` copies its init, so one serves every
+    /// answer alike, and making it is most of what building a small
+    /// Response costs.
+    static COMMON_INITS: RefCell<Vec<(u16, &'static str, web_sys::ResponseInit)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+fn common_init(status: u16, content_type: &'static str) -> Result<web_sys::ResponseInit, JsValue> {
+    let known = COMMON_INITS.with(|inits| {
+        inits
+            .borrow()
+            .iter()
+            .find(|(s, t, _)| *s == status && *t == content_type)
+            .map(|(_, _, init)| init.clone())
+    });
+    if let Some(init) = known {
+        return Ok(init);
+    }
+    let reply = Reply {
+        status,
+        content_type,
+        ..Reply::json(status, String::new())
+    };
+    let init = response_init(status, &reply.headers())?;
+    COMMON_INITS.with(|inits| {
+        inits
+            .borrow_mut()
+            .push((status, content_type, init.clone()))
+    });
+    Ok(init)
+}
+
+fn response_init(
+    status: u16,
+    headers: &[(&'static str, &str)],
+) -> Result<web_sys::ResponseInit, JsValue> {
+    let values = web_sys::Headers::new()?;
+    for (name, value) in headers {
+        values.set(name, value)?;
     }
     let init = web_sys::ResponseInit::new();
-    init.set_status(reply.status);
-    init.set_headers(&headers);
-    let body = (reply.status != 302).then_some(reply.body.as_str());
-    Ok((body, init))
+    init.set_status(status);
+    init.set_headers(&values);
+    Ok(init)
 }
 
 /// The answer `js/entry.mjs` gives the requests in flight when the wasm
