@@ -3,7 +3,7 @@
 //! ([`LogAnswer`]).
 
 use super::chunk::Counts;
-use super::entry::{LogEntry, DRY_RUN};
+use super::entry::{newest_first, LogEntry, DRY_RUN};
 use super::id::bound;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -93,12 +93,6 @@ pub fn merge(pages: Vec<LogPage>, limit: u32) -> LogPage {
         .map(LogEntry::with_texts)
         .collect();
     merged
-}
-
-/// Sorts entries newest first (ids are unique: no order to keep among
-/// equals).
-pub fn newest_first(entries: &mut [LogEntry]) {
-    entries.sort_unstable_by(|a, b| b.id.cmp(&a.id));
 }
 
 #[cfg(test)]

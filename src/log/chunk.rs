@@ -2,7 +2,7 @@
 //! array, and what a store keeps beside it ([`ChunkMeta`]) so that a query
 //! finds, counts and skips it without reading it.
 
-use super::entry::LogEntry;
+use super::entry::{newest_first, LogEntry};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -163,7 +163,7 @@ pub fn chunk_of<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> (ChunkMe
 /// store keeps of its oldest chunk when the bound falls inside it. `None`
 /// when nothing is left.
 pub fn without_oldest(mut chunk: Vec<LogEntry>, drop: usize) -> Option<(ChunkMeta, String)> {
-    super::answer::newest_first(&mut chunk);
+    newest_first(&mut chunk);
     let keep = chunk.len().checked_sub(drop).filter(|&keep| keep > 0)?;
     Some(chunk_of(&chunk[..keep]))
 }

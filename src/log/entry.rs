@@ -105,6 +105,12 @@ impl LogDraft {
     }
 }
 
+/// Sorts entries newest first (ids are unique: no order to keep among
+/// equals).
+pub fn newest_first(entries: &mut [LogEntry]) {
+    entries.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+}
+
 impl LogEntry {
     /// The entry as users read it: a catalog rejection stored by its code
     /// gets the catalog's message, reason and fix back.

@@ -5,8 +5,9 @@
 //! rows) hands its chunks to a [`Reading`] newest first by their newest
 //! entry, and only lists, fetches and writes.
 
-use super::answer::{newest_first, tally_hour, Hours, LogPage};
+use super::answer::{tally_hour, Hours, LogPage};
 use super::chunk::{ChunkMeta, Counts};
+use super::entry::newest_first;
 use super::entry::LogEntry;
 use super::id::id_millis;
 use super::query::LogQuery;
