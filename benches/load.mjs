@@ -22,6 +22,8 @@ const ADMIN = "bench-admin-token";
 const ORIGIN_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const OURS = "http://127.0.0.1:8787";
 const PEER = "http://127.0.0.1:8791";
+// Ours again, with the origin taking batches (ORIGIN_BATCH_MAX=100).
+const OURS_BATCH = "http://127.0.0.1:8793";
 
 const children = [];
 // Each server runs in its own process group: npx, wrangler and workerd go together.
@@ -128,28 +130,33 @@ writeFileSync(
     .replace(/^max_batch_timeout = .*$/m, "max_batch_timeout = 1"),
 );
 const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
-const ourServer = start(
-  ["-c", config, "--port", "8787", "--persist-to", join(state, "ours"),
+const ours = (port, dir, ...extra) => start(
+  ["-c", config, "--port", port, "--persist-to", join(state, dir),
    "--var", `CLICK_SIGNING_KEY:${KEY}`, "--var", `ADMIN_TOKEN:${ADMIN}`,
    "--var", `ORIGIN_SECRET:${ORIGIN_SECRET}`, "--var", `ORIGIN_URL:${origin.url}`,
    // Deliveries the origin holds (the second new-conversion route) time
    // out and come back soon after, so the outbox drains between rounds.
    "--var", "ORIGIN_TIMEOUT_MS:2000", "--var", "OUTBOX_RETRY_BASE_MS:500",
-   "--var", "LOG_BATCH_MS:1000"],
-  "worker",
+   "--var", "LOG_BATCH_MS:1000", ...extra],
+  dir,
 );
+const ourServer = ours("8787", "ours");
+const batchServer = ours("8793", "ours-batched", "--var", "ORIGIN_BATCH_MAX:100");
 const peerState = join(state, "peer");
 execFileSync("npx", ["wrangler", "kv", "key", "put", "campaign:bench", JSON.stringify(CAMPAIGN),
   "--binding", "CAMPAIGNS", "--local", "--persist-to", peerState, "-c", "benches/peer/wrangler.toml"], { stdio: "ignore" });
 const peerServer = start(["-c", "benches/peer/wrangler.toml", "--port", "8791", "--persist-to", peerState, "--var", `CLICK_SIGNING_KEY:${KEY}`], "peer");
 await ready(OURS);
 await ready(PEER);
+await ready(OURS_BATCH);
 
-const put = await fetch(`${OURS}/v1/campaigns/bench`, { method: "PUT", headers: { authorization: `Bearer ${ADMIN}` }, body: JSON.stringify(CAMPAIGN) });
-if (!put.ok) throw new Error(`PUT campaign: ${put.status} ${await put.text()}`);
 const click = mintClick(KEY, { campaign: "bench", time: Math.floor(Date.now() / 1000) - 60 });
-const created = await fetch(`${OURS}/postback?click_id=${click}`);
-if (created.status !== 200) throw new Error(`creating the conversion: ${created.status} ${await created.text()}`);
+for (const base of [OURS, OURS_BATCH]) {
+  const put = await fetch(`${base}/v1/campaigns/bench`, { method: "PUT", headers: { authorization: `Bearer ${ADMIN}` }, body: JSON.stringify(CAMPAIGN) });
+  if (!put.ok) throw new Error(`PUT campaign: ${put.status} ${await put.text()}`);
+  const created = await fetch(`${base}/postback?click_id=${click}`);
+  if (created.status !== 200) throw new Error(`creating the conversion: ${created.status} ${await created.text()}`);
+}
 
 // New conversions: one click, a fresh action_id per request (per thread,
 // per run: each round's requests must be new conversions too).
@@ -188,8 +195,9 @@ const routes = [
   ["ours", "update answered by the Durable Object (status_same)", () => wrk(`${OURS}/postback?click_id=${click}`, null, ourServer)],
   ["ours", "new conversion, deliveries to the origin running", () => wrk(`${OURS}/`, newConversions(), ourServer)],
   ["ours", "new conversion, the origin holding deliveries", () => held(() => wrk(`${OURS}/`, newConversions(), ourServer))],
+  ["ours", "new conversion, deliveries in batches (ORIGIN_BATCH_MAX=100)", () => wrk(`${OURS_BATCH}/`, newConversions(), batchServer)],
 ];
-const [OURS_FLOOR, PEER_FLOOR, OURS_EDGE, PEER_EDGE, , NEW, NEW_HELD] = routes.keys();
+const [OURS_FLOOR, PEER_FLOOR, OURS_EDGE, PEER_EDGE, , NEW, NEW_HELD, NEW_BATCHED] = routes.keys();
 
 // The object's own work for a new conversion, apart from delivering it:
 // the origin takes each delivery and answers none while the route runs
@@ -209,10 +217,13 @@ async function held(run) {
 // the next round starts once the outbox is empty, so that work is not
 // charged to whichever route comes next.
 async function outboxDrained() {
+  const empty = async (base) => {
+    const res = await fetch(`${base}/v1/outbox`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    return res.ok && (await res.json()).waiting === 0;
+  };
   for (let i = 0; i < 600; i++) {
     try {
-      const res = await fetch(`${OURS}/v1/outbox`, { headers: { authorization: `Bearer ${ADMIN}` } });
-      if (res.ok && (await res.json()).waiting === 0) return;
+      if ((await empty(OURS)) && (await empty(OURS_BATCH))) return;
     } catch {
       // wrangler's proxy closes idle connections: ask again.
     }
@@ -229,7 +240,7 @@ async function outboxDrained() {
 // 2.5 s after the one before (the two 1 s waits above).
 async function settled() {
   await new Promise((r) => setTimeout(r, 2500));
-  const busy = () => groupCpuSeconds(ourServer.pid) + groupCpuSeconds(peerServer.pid);
+  const busy = () => groupCpuSeconds(ourServer.pid) + groupCpuSeconds(peerServer.pid) + groupCpuSeconds(batchServer.pid);
   for (let i = 0; i < 60; i++) {
     const before = busy();
     await new Promise((r) => setTimeout(r, 1000));
@@ -265,12 +276,12 @@ measured.forEach(([who, route], i) => console.log(`  ${who.padEnd(8)} ${route.pa
 console.log(`\nours ÷ js peer, median of the rounds' ratios: edge rejection ${perRound(OURS_EDGE, PEER_EDGE).toFixed(2)}×, /healthz ${perRound(OURS_FLOOR, PEER_FLOOR).toFixed(2)}×`);
 console.log(`server CPU per request, ours ÷ js peer: edge rejection ${perRound(OURS_EDGE, PEER_EDGE, "cpuUs").toFixed(2)}×, /healthz ${perRound(OURS_FLOOR, PEER_FLOOR, "cpuUs").toFixed(2)}×`);
 const newTarget = runs[NEW].length
-  ? `, new conversion ≥ 0.5× floor (${perRound(NEW, OURS_FLOOR).toFixed(2)} with its delivery; ${perRound(NEW_HELD, OURS_FLOOR).toFixed(2)} with the origin holding deliveries)`
+  ? `, new conversion ≥ 0.5× floor (${perRound(NEW, OURS_FLOOR).toFixed(2)} with its delivery; ${perRound(NEW_BATCHED, OURS_FLOOR).toFixed(2)} with deliveries in batches; ${perRound(NEW_HELD, OURS_FLOOR).toFixed(2)} with the origin holding deliveries)`
   : "";
 console.log(`targets: edge rejection ≥ 0.95× floor (${perRound(OURS_EDGE, OURS_FLOOR).toFixed(2)})${newTarget}`);
 const status = rows.map(([who, route, r]) => `${who} ${route}: ${r.non2xx} non-2xx`).join("; ");
 console.log(`(answers other than 2xx, expected on rejection routes: ${status})`);
-if ([...runs[NEW], ...runs[NEW_HELD]].some((r) => r.non2xx > 0)) console.log("WARNING: some new conversions were refused; that route's figure is not of new conversions alone");
+if ([...runs[NEW], ...runs[NEW_HELD], ...runs[NEW_BATCHED]].some((r) => r.non2xx > 0)) console.log("WARNING: some new conversions were refused; that route's figure is not of new conversions alone");
 origin.close();
 await stopServers();
 process.exit(0);

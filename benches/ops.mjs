@@ -35,7 +35,7 @@ import { join } from "node:path";
 import { mintClick } from "../tests/support/click.mjs";
 import { LOG_QUEUE, PLATFORM } from "../tests/support/worker.mjs";
 import { startOrigin } from "../scripts/origin.mjs";
-import { KEY, MINIFLARE_OPTIONS, esModule, ourModules } from "./campaign.mjs";
+import { CAMPAIGN, KEY, MINIFLARE_OPTIONS, esModule, ourModules } from "./campaign.mjs";
 
 const N = Number(process.env.OPS_POSTBACKS ?? 200);
 const QUERIES = Number(process.env.OPS_QUERIES ?? 20);
@@ -459,17 +459,11 @@ const total = (d) => Object.values(d).reduce((a, b) => a + b, 0);
 // ---------------------------------------------------------------------------
 // The campaigns.
 
+// The benchmarks' campaign under another id.
 const campaign = (id, overrides = {}) => ({
+  ...CAMPAIGN,
   id,
-  status: "active",
-  privacy: "public",
-  landing_url: "https://shop.example/?cid={click_id}",
-  currency: "USD",
-  timezone: "Europe/Berlin",
-  default_goal: "1",
   default_status: "pending",
-  goals: [{ id: "1" }, { id: "purchase" }],
-  payouts: [{ goal: "1", amount: "1.00" }, { goal: "purchase", percent: "10" }],
   // A cap, as most campaigns carry: its counts ride in the conversion's row.
   caps: [{ goals: [], period: "month", type: "conversions", value: 100000000 }],
   ...overrides,
