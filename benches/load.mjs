@@ -130,8 +130,9 @@ writeFileSync(
     .replace(/^max_batch_timeout = .*$/m, "max_batch_timeout = 1"),
 );
 const origin = await startOrigin({ secret: ORIGIN_SECRET, quiet: true });
-const ours = (port, dir, ...extra) => start(
-  ["-c", config, "--port", port, "--persist-to", join(state, dir),
+// Each with an inspector port of its own: two on wrangler's default fail.
+const ours = (port, inspector, dir, ...extra) => start(
+  ["-c", config, "--port", port, "--inspector-port", inspector, "--persist-to", join(state, dir),
    "--var", `CLICK_SIGNING_KEY:${KEY}`, "--var", `ADMIN_TOKEN:${ADMIN}`,
    "--var", `ORIGIN_SECRET:${ORIGIN_SECRET}`, "--var", `ORIGIN_URL:${origin.url}`,
    // Deliveries the origin holds (the second new-conversion route) time
@@ -140,8 +141,8 @@ const ours = (port, dir, ...extra) => start(
    "--var", "LOG_BATCH_MS:1000", ...extra],
   dir,
 );
-const ourServer = ours("8787", "ours");
-const batchServer = ours("8793", "ours-batched", "--var", "ORIGIN_BATCH_MAX:100");
+const ourServer = ours("8787", "9231", "ours");
+const batchServer = ours("8793", "9233", "ours-batched", "--var", "ORIGIN_BATCH_MAX:100");
 const peerState = join(state, "peer");
 execFileSync("npx", ["wrangler", "kv", "key", "put", "campaign:bench", JSON.stringify(CAMPAIGN),
   "--binding", "CAMPAIGNS", "--local", "--persist-to", peerState, "-c", "benches/peer/wrangler.toml"], { stdio: "ignore" });
