@@ -64,6 +64,7 @@ bench: setup build
 	node benches/load.mjs
 	node benches/isolate.mjs
 	node benches/ops.mjs
+	node benches/query.mjs
 	node benches/coldstart.mjs
 	node benches/dev-ready.mjs
 

@@ -8,7 +8,8 @@ use crate::log::gather::BucketChunk;
 use crate::log::layout;
 use crate::log::plan::{Reading, Step};
 use crate::log::{LogEntry, LogQuery};
-use std::collections::HashMap;
+use super::join::join_all;
+use std::collections::{HashMap, VecDeque};
 use worker::{Bucket, Env, HttpMetadata, Include};
 
 pub const BINDING: &str = "LOGS";
@@ -117,55 +118,119 @@ pub async fn read(bucket: &Bucket, key: &str) -> Outcome<Vec<LogEntry>> {
     chunk::entries(&text).map_err(|e| Failure::new(format!("the log chunk {key}"), e))
 }
 
-/// How a reading of one prefix ended.
+/// How a reading ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
     /// The rule stopped it: nothing older can count.
     Stopped,
-    /// The prefix holds nothing older.
+    /// The prefixes hold nothing older.
     Exhausted,
     /// It read as much as a query may; the reading says where it stopped.
     Cut,
 }
 
-/// Feeds `reading` the chunks under `prefix`, newest first, as the rule
-/// says: listings and reads, within a query's bounds.
-pub async fn read_prefix(
+/// One prefix's chunks as a reading draws on them: what its last listing
+/// showed and not yet fed, and where the next listing starts.
+struct Source<'p> {
+    prefix: &'p str,
+    start_after: Option<String>,
+    waiting: VecDeque<Listed>,
+    /// The next listing's cursor; `None` once the prefix is listed to its
+    /// end (or before the first listing).
+    cursor: Option<String>,
+    listings: usize,
+    reads: usize,
+    /// The last chunk fed from this prefix.
+    fed: Option<ChunkMeta>,
+}
+
+impl<'p> Source<'p> {
+    fn new(prefix: &'p str, query: &LogQuery) -> Source<'p> {
+        Source {
+            prefix,
+            start_after: layout::start_after(prefix, query),
+            waiting: VecDeque::new(),
+            cursor: None,
+            listings: 0,
+            reads: 0,
+            fed: None,
+        }
+    }
+
+    /// Whether a listing may show more than this prefix has shown.
+    fn more_listed(&self) -> bool {
+        self.listings == 0 || self.cursor.is_some()
+    }
+
+    async fn list_next(&mut self, bucket: &Bucket) -> Outcome<()> {
+        let (listed, next) = list(
+            bucket,
+            self.prefix,
+            self.start_after.as_deref(),
+            self.cursor.as_deref(),
+        )
+        .await?;
+        self.listings += 1;
+        self.waiting.extend(listed);
+        self.cursor = next;
+        Ok(())
+    }
+}
+
+/// Feeds `reading` the chunks under `prefixes` as one sequence, newest
+/// first by their newest entry (each prefix's listings are; the reading
+/// takes the newest of their next chunks), as the rule says: so a page
+/// fills from the newest chunks of every prefix, and what is older is
+/// counted from its meta or not read at all. Each prefix reads at most
+/// [`MAX_LISTINGS`] listings and [`MAX_READS`] chunks.
+pub async fn read_prefixes(
     bucket: &Bucket,
-    prefix: &str,
+    prefixes: &[String],
     query: &LogQuery,
     reading: &mut Reading<'_>,
 ) -> Outcome<Ended> {
-    let start_after = layout::start_after(prefix, query);
-    let mut cursor: Option<String> = None;
-    let mut reads = 0;
-    let mut last_listed: Option<ChunkMeta> = None;
-    for _ in 0..MAX_LISTINGS {
-        let (listed, next) =
-            list(bucket, prefix, start_after.as_deref(), cursor.as_deref()).await?;
-        for chunk in &listed {
-            match reading.step(&chunk.meta) {
-                Step::Stop => return Ok(Ended::Stopped),
-                Step::Skip => {}
-                Step::Count => reading.count(&chunk.meta),
-                Step::Read => {
-                    reading.read(&chunk.meta, read(bucket, &chunk.key).await?);
-                    reads += 1;
-                    if reads == MAX_READS {
-                        reading.stopped_after(&chunk.meta);
-                        return Ok(Ended::Cut);
+    let mut sources: Vec<Source> = prefixes.iter().map(|p| Source::new(p, query)).collect();
+    for listed in join_all(sources.iter_mut().map(|s| s.list_next(bucket))).await {
+        listed?;
+    }
+    loop {
+        for source in &mut sources {
+            while source.waiting.is_empty() && source.more_listed() {
+                if source.listings == MAX_LISTINGS {
+                    // What this prefix holds past its last listing is
+                    // older than every chunk fed: the answer covers what
+                    // is newer than that.
+                    if let Some(meta) = &source.fed {
+                        reading.stopped_after(meta);
                     }
+                    return Ok(Ended::Cut);
+                }
+                source.list_next(bucket).await?;
+            }
+        }
+        let newest = sources
+            .iter_mut()
+            .filter(|s| !s.waiting.is_empty())
+            .max_by(|a, b| a.waiting[0].meta.last.cmp(&b.waiting[0].meta.last));
+        let Some(source) = newest else {
+            return Ok(Ended::Exhausted);
+        };
+        let Some(chunk) = source.waiting.pop_front() else {
+            return Ok(Ended::Exhausted);
+        };
+        match reading.step(&chunk.meta) {
+            Step::Stop => return Ok(Ended::Stopped),
+            Step::Skip => {}
+            Step::Count => reading.count(&chunk.meta),
+            Step::Read => {
+                reading.read(&chunk.meta, read(bucket, &chunk.key).await?);
+                source.reads += 1;
+                if source.reads == MAX_READS {
+                    reading.stopped_after(&chunk.meta);
+                    return Ok(Ended::Cut);
                 }
             }
         }
-        let Some(next) = next else {
-            return Ok(Ended::Exhausted);
-        };
-        cursor = Some(next);
-        last_listed = listed.into_iter().last().map(|chunk| chunk.meta);
+        source.fed = Some(chunk.meta);
     }
-    if let Some(meta) = &last_listed {
-        reading.stopped_after(meta);
-    }
-    Ok(Ended::Cut)
 }

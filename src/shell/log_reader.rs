@@ -6,7 +6,7 @@
 //! the number of campaigns.
 
 use super::error::Outcome;
-use super::join::{join, join_all};
+use super::join::join;
 use super::log_bucket::{self, Ended};
 use super::{object_client, platform};
 use crate::log::plan::Reading;
@@ -27,11 +27,11 @@ pub async fn gather(
     let bucket = log_bucket::bucket(env)?;
     let read = |prefixes: Vec<String>| {
         let (bucket, scope) = (&bucket, &scope);
-        join_all(prefixes.into_iter().map(move |prefix| async move {
+        async move {
             let mut reading = Reading::new(query, scope, counting, now, RETENTION_MS);
-            let ended = log_bucket::read_prefix(bucket, &prefix, query, &mut reading).await?;
+            let ended = log_bucket::read_prefixes(bucket, &prefixes, query, &mut reading).await?;
             Ok::<_, super::error::Failure>((reading.finish(), ended))
-        }))
+        }
     };
     let unattributed = async {
         if !reach.unattributed {
@@ -46,19 +46,12 @@ pub async fn gather(
             .map(Some)
     };
     let (shards, unattributed) = join(read(layout::prefixes(&scope)), unattributed).await;
-    let mut pages = Vec::new();
-    let mut all_exhausted = true;
-    for answer in shards {
-        let (page, ended) = answer?;
-        all_exhausted &= ended == Ended::Exhausted;
-        pages.push(page);
-    }
-    if all_exhausted {
+    let (page, ended) = shards?;
+    let mut pages = vec![page];
+    if ended == Ended::Exhausted {
         // Nothing older in today's layout: what an earlier version wrote
         // may be, until retention has taken it.
-        for answer in read(layout::legacy_prefixes(&scope)).await {
-            pages.push(answer?.0);
-        }
+        pages.push(read(layout::legacy_prefixes(&scope)).await?.0);
     }
     pages.extend(unattributed?);
     Ok(merge(pages, query.limit))
