@@ -2,6 +2,7 @@
 // with (the same config for our worker and the plain-JS peer), and how
 // Miniflare runs a worker for them.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { PLATFORM } from "../tests/support/worker.mjs";
 
 export const KEY = "bench-click-signing-key";
@@ -42,3 +43,13 @@ export const ourModules = () => [
   esModule("build/index.js"),
   { type: "CompiledWasm", path: "build/index_bg.wasm", contents: readFileSync("build/index_bg.wasm") },
 ];
+
+/** Another version's modules from `dir` (its js/entry.mjs and build/), under `prefix`. */
+export function versionModules(dir, prefix = "") {
+  const file = (path) => readFileSync(join(dir, path));
+  return [
+    esModule(`${prefix}js/entry.mjs`, file("js/entry.mjs").toString()),
+    esModule(`${prefix}build/index.js`, file("build/index.js").toString()),
+    { type: "CompiledWasm", path: `${prefix}build/index_bg.wasm`, contents: file("build/index_bg.wasm") },
+  ];
+}

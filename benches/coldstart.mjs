@@ -17,9 +17,12 @@ import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
 import { mintClick } from "../tests/support/click.mjs";
-import { CAMPAIGN, KEY, MINIFLARE_OPTIONS, esModule, ourModules } from "./campaign.mjs";
+import { CAMPAIGN, KEY, MINIFLARE_OPTIONS, esModule, ourModules, versionModules } from "./campaign.mjs";
 
 const RUNS = Number(process.env.COLDSTART_RUNS ?? 15);
+// BENCH_BASELINE=dir: another version (its js/entry.mjs and build/) started
+// beside ours in the same run, and ours ÷ it printed too.
+const BASELINE = process.env.BENCH_BASELINE;
 const EMPTY_OBJECT =
   "\nexport class CampaignObject { fetch() { return new Response(''); } }" +
   "\nexport class UnattributedLog { fetch() { return new Response(''); } }\n";
@@ -64,7 +67,8 @@ async function coldStart(name) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // Interleaved, so that drift of the machine touches every worker alike.
-const samples = { floor: [], ours: [], peer: [] };
+if (BASELINE) WORKERS.base = { modules: versionModules(BASELINE), expect: "goal_not_found" };
+const samples = { floor: [], ours: [], peer: [], ...(BASELINE ? { base: [] } : {}) };
 await coldStart("ours"); // warm the disk cache and Miniflare's own modules
 for (let run = 0; run < RUNS; run++) {
   for (const name of Object.keys(samples)) samples[name].push(await coldStart(name));
@@ -88,4 +92,8 @@ console.log(`\nours ÷ peer, first answer from a fresh workerd:       ${(m.ours.
 const beyond = (name) => m[name].total - m.floor.total;
 console.log(`beyond the floor (total − floor's total), × floor's total:  ours ${(beyond("ours") / m.floor.total).toFixed(2)}×, peer ${(beyond("peer") / m.floor.total).toFixed(2)}×`);
 console.log(`ours ÷ peer, first request alone:                     ${(m.ours.first / m.peer.first).toFixed(2)}×`);
+if (BASELINE) {
+  const baseWasm = readFileSync(`${BASELINE}/build/index_bg.wasm`);
+  console.log(`ours ÷ base, first answer from a fresh workerd:       ${(m.ours.total / m.base.total).toFixed(2)}×  (base: ${baseWasm.length} bytes, ${gzipSync(baseWasm, { level: 9 }).length} gzip)`);
+}
 console.log(`wasm ${wasm.length} bytes, ${gzipSync(wasm, { level: 9 }).length} gzip; js peer ${peerSize} bytes`);

@@ -5,11 +5,9 @@
 // answers the first one's status, headers and body; `who=none` runs the
 // same loop doing nothing, the baseline a figure is measured against.
 import { Miniflare } from "miniflare";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { mintClick } from "../tests/support/click.mjs";
-import { CAMPAIGN, KEY, MINIFLARE_OPTIONS, esModule, ourModules } from "./campaign.mjs";
+import { CAMPAIGN, KEY, MINIFLARE_OPTIONS, esModule, ourModules, versionModules } from "./campaign.mjs";
 
 // With BENCH_BASELINE=dir (a directory holding another version's
 // js/entry.mjs and build/), that version runs beside ours as `base`: a
@@ -53,16 +51,6 @@ export function routes() {
   return [
     ["/healthz", "/healthz", "200"],
     ["edge rejection (goal_not_found, campaign cached)", `/postback?click_id=${click}&goal=nope`, "404"],
-  ];
-}
-
-/** A version's modules from `dir`, under `prefix` (js/entry.mjs, build/). */
-function versionModules(dir, prefix) {
-  const file = (path) => readFileSync(join(dir, path));
-  return [
-    esModule(`${prefix}js/entry.mjs`, file("js/entry.mjs").toString()),
-    esModule(`${prefix}build/index.js`, file("build/index.js").toString()),
-    { type: "CompiledWasm", path: `${prefix}build/index_bg.wasm`, contents: file("build/index_bg.wasm") },
   ];
 }
 

@@ -50,7 +50,7 @@ pub async fn conversion(access: &Access, raw: &str, env: &Env, id: &str) -> Repl
     };
     let known = object_client::conversion(env, campaign, id);
     let entries = gather(env, &query, &reach, false);
-    let (known, entries) = super::join::join(known, entries).await;
+    let (known, entries) = futures_util::future::join(known, entries).await;
     match (known, entries) {
         (Ok(None), _) => not_found(),
         (Ok(Some(view)), Ok(page)) => {

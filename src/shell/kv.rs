@@ -1,74 +1,47 @@
-//! The campaigns KV namespace, bound directly. The `worker` crate's KV
-//! builders pass their options and listings through serde-wasm-bindgen;
-//! the four calls the product makes need none of that.
-
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use worker::js_sys::{Object, Promise, Reflect};
-use worker::wasm_bindgen_futures::JsFuture;
-use worker::Env;
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(extends = Object)]
-    pub type KvNamespace;
-
-    #[wasm_bindgen(method, catch, js_name = get)]
-    fn get_text(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(method, catch, js_name = put)]
-    fn put_text(this: &KvNamespace, key: &str, value: &str) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(method, catch, js_name = delete)]
-    fn delete_key(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(method, catch, js_name = list)]
-    fn list_keys(this: &KvNamespace, options: &Object) -> Result<Promise, JsValue>;
-}
+//! The campaigns KV namespace, through the `worker` crate's `KvStore`:
+//! the four calls the product makes, their errors as the shell's
+//! [`Failure`], and a listing as key names and the next page's cursor.
 
 use super::error::{Failure, Outcome};
+use worker::kv::{KvError, KvStore};
+use worker::Env;
 
-fn describe(e: JsValue) -> Failure {
-    Failure::new("KV", super::platform::error_text(&e))
+pub struct KvNamespace(KvStore);
+
+fn describe(doing: &str, e: KvError) -> Failure {
+    match e {
+        KvError::JavaScript(value) => Failure::new(doing, super::platform::error_text(&value)),
+        other => Failure::new(doing, other),
+    }
 }
 
 /// The namespace bound as `binding`.
 pub fn namespace(env: &Env, binding: &str) -> Outcome<KvNamespace> {
-    let value = Reflect::get(env.as_ref(), &JsValue::from_str(binding)).map_err(describe)?;
-    if value.is_undefined() || value.is_null() {
-        return Err(Failure::new(
-            "KV",
-            format!("no namespace is bound as {binding}"),
-        ));
-    }
-    Ok(value.unchecked_into())
-}
-
-async fn settle(promise: Result<Promise, JsValue>) -> Outcome<JsValue> {
-    JsFuture::from(promise.map_err(describe)?)
-        .await
-        .map_err(describe)
+    env.kv(binding)
+        .map(KvNamespace)
+        .map_err(|e| Failure::new(format!("the KV namespace {binding}"), e))
 }
 
 impl KvNamespace {
     /// The value under `key` as text; `None` if there is none.
     pub async fn text(&self, key: &str) -> Outcome<Option<String>> {
-        let value = settle(self.get_text(key)).await?;
-        if value.is_null() || value.is_undefined() {
-            return Ok(None);
-        }
-        value
-            .as_string()
-            .map(Some)
-            .ok_or_else(|| Failure::new("KV get", "an answer that is not text"))
+        self.0
+            .get(key)
+            .text()
+            .await
+            .map_err(|e| describe("KV get", e))
     }
 
     pub async fn put(&self, key: &str, value: &str) -> Outcome<()> {
-        settle(self.put_text(key, value)).await.map(|_| ())
+        let put = self.0.put(key, value).map_err(|e| describe("KV put", e))?;
+        put.execute().await.map_err(|e| describe("KV put", e))
     }
 
     pub async fn delete(&self, key: &str) -> Outcome<()> {
-        settle(self.delete_key(key)).await.map(|_| ())
+        self.0
+            .delete(key)
+            .await
+            .map_err(|e| describe("KV delete", e))
     }
 
     /// One page of the keys under `prefix`: their names, and the cursor of
@@ -78,39 +51,19 @@ impl KvNamespace {
         prefix: &str,
         cursor: Option<&str>,
     ) -> Outcome<(Vec<String>, Option<String>)> {
-        let options = Object::new();
-        let set = |name: &str, value: &str| {
-            Reflect::set(
-                &options,
-                &JsValue::from_str(name),
-                &JsValue::from_str(value),
-            )
-            .map_err(describe)
-        };
-        set("prefix", prefix)?;
+        let mut listing = self.0.list().prefix(prefix.to_owned());
         if let Some(cursor) = cursor {
-            set("cursor", cursor)?;
+            listing = listing.cursor(cursor.to_owned());
         }
-        let page = settle(self.list_keys(&options)).await?;
-        let field = |name: &str| Reflect::get(&page, &JsValue::from_str(name)).map_err(describe);
-        let keys: worker::js_sys::Array = field("keys")?
-            .dyn_into()
-            .map_err(|_| Failure::new("KV list", "an answer without keys"))?;
-        let mut names = Vec::with_capacity(keys.length() as usize);
-        for key in keys.iter() {
-            if let Some(name) = Reflect::get(&key, &JsValue::from_str("name"))
-                .ok()
-                .and_then(|n| n.as_string())
-            {
-                names.push(name);
-            }
-        }
-        let complete = field("list_complete")?.as_bool().unwrap_or(true);
-        let next = if complete {
+        let page = listing
+            .execute()
+            .await
+            .map_err(|e| describe("KV list", e))?;
+        let next = if page.list_complete {
             None
         } else {
-            field("cursor")?.as_string().filter(|c| !c.is_empty())
+            page.cursor.filter(|c| !c.is_empty())
         };
-        Ok((names, next))
+        Ok((page.keys.into_iter().map(|k| k.name).collect(), next))
     }
 }

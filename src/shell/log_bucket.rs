@@ -3,12 +3,12 @@
 //! says. No campaign object takes part.
 
 use super::error::{Failure, Outcome};
-use super::join::join_all;
 use crate::log::chunk::{self, ChunkMeta};
 use crate::log::gather::BucketChunk;
 use crate::log::layout;
 use crate::log::plan::{Reading, Step};
 use crate::log::{LogEntry, LogQuery};
+use futures_util::future::join_all;
 use std::collections::{HashMap, VecDeque};
 use worker::{Bucket, Env, HttpMetadata, Include};
 

@@ -11,13 +11,13 @@
 //! (it may come back with others) are found and left out first.
 
 use super::error::Outcome;
-use super::join::join_all;
 use super::{log_bucket, object_client};
 use crate::log::batch::{LogBatch, UnattributedBatch};
 use crate::log::gather;
 use crate::log::id::id_millis;
 use crate::log::layout;
 use crate::log::{LogEntry, MAX_UNATTRIBUTED};
+use futures_util::future::join_all;
 use std::collections::{HashMap, HashSet};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

@@ -6,12 +6,12 @@
 //! the number of campaigns.
 
 use super::error::Outcome;
-use super::join::join;
 use super::log_bucket::{self, Ended};
 use super::{object_client, platform};
 use crate::log::plan::Reading;
 use crate::log::{layout, merge, LogPage, LogQuery, StoreQuery, RETENTION_MS};
 use crate::token::Reach;
+use futures_util::future::join;
 use worker::Env;
 
 /// The answer to `query` where `reach` allows; with `counting`, counts per

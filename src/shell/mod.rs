@@ -7,7 +7,6 @@ mod campaign_object;
 mod campaigns;
 mod conversions;
 mod error;
-mod join;
 mod kv;
 mod log_bucket;
 mod log_consumer;

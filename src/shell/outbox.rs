@@ -12,12 +12,12 @@
 use super::campaign_api::read_query;
 use super::campaigns::KV_BINDING;
 use super::error::{Failure, Outcome};
-use super::join::join_all;
 use super::{kv, log_bucket, object_client};
 use crate::catalog::BadRequest;
 use crate::outbox::OutboxStatus;
 use crate::reply::Reply;
 use crate::token::Access;
+use futures_util::future::join_all;
 use serde::Serialize;
 use worker::Env;
 

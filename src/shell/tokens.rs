@@ -64,7 +64,7 @@ async fn stored(kv: &KvNamespace) -> Outcome<Vec<(String, Scoped)>> {
             _ => break,
         }
     }
-    let values = super::join::join_all(keys.iter().map(|k| kv.text(k))).await;
+    let values = futures_util::future::join_all(keys.iter().map(|k| kv.text(k))).await;
     let mut tokens = Vec::with_capacity(keys.len());
     for (key, value) in keys.into_iter().zip(values) {
         if let Some(text) = value? {

@@ -16,8 +16,8 @@ use crate::outbox::{
     MAX_BATCH, PARKED, RETRY_FOR_MS,
 };
 use crate::shell::error::Failure;
-use crate::shell::join::join_all;
 use crate::shell::sql::Sql;
+use futures_util::future::join_all;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use worker::wasm_bindgen_futures::JsFuture;
