@@ -3,8 +3,8 @@
 // campaigns (edge rejections, logged under their campaign, and a few
 // hundred conversions of the first); a page unfiltered and a page of the
 // first campaign alone are timed in turns, the same worker, the same
-// bucket. Prints their medians and the ratio unfiltered ÷ filtered (target
-// ≤ 2×), and what each read of the bucket.
+// bucket. Prints their medians, the ratio unfiltered ÷ filtered (target
+// ≤ 2×), and how many chunks the bucket holds.
 import { performance } from "node:perf_hooks";
 import { ADMIN_TOKEN, startWorker, testClick } from "../tests/support/worker.mjs";
 import { campaign } from "../tests/support/campaigns.mjs";

@@ -228,5 +228,18 @@ impl<'q> Reading<'q> {
     }
 }
 
+/// Which of several stores' next chunks (`None` for a store with none
+/// left) a reading takes next: the newest by its newest entry, so that a
+/// reading fed from many stores at once (the bucket's shards) still takes
+/// its chunks newest first. `None` when every store is done.
+pub fn newest_next<'m>(fronts: impl IntoIterator<Item = Option<&'m ChunkMeta>>) -> Option<usize> {
+    fronts
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, meta)| Some((i, meta?)))
+        .max_by(|(_, a), (_, b)| a.last.cmp(&b.last))
+        .map(|(i, _)| i)
+}
+
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@ use super::error::{Failure, Outcome};
 use crate::log::chunk::{self, ChunkMeta};
 use crate::log::gather::BucketChunk;
 use crate::log::layout;
-use crate::log::plan::{Reading, Step};
+use crate::log::plan::{newest_next, Reading, Step};
 use crate::log::{LogEntry, LogQuery};
 use futures_util::future::join_all;
 use std::collections::{HashMap, VecDeque};
@@ -136,7 +136,7 @@ struct Source<'p> {
     start_after: Option<String>,
     waiting: VecDeque<Listed>,
     /// The next listing's cursor; `None` once the prefix is listed to its
-    /// end (or before the first listing).
+    /// end.
     cursor: Option<String>,
     listings: usize,
     reads: usize,
@@ -157,11 +157,6 @@ impl<'p> Source<'p> {
         }
     }
 
-    /// Whether a listing may show more than this prefix has shown.
-    fn more_listed(&self) -> bool {
-        self.listings == 0 || self.cursor.is_some()
-    }
-
     async fn list_next(&mut self, bucket: &Bucket) -> Outcome<()> {
         let (listed, next) = list(
             bucket,
@@ -178,8 +173,8 @@ impl<'p> Source<'p> {
 }
 
 /// Feeds `reading` the chunks under `prefixes` as one sequence, newest
-/// first by their newest entry (each prefix's listings are; the reading
-/// takes the newest of their next chunks), as the rule says: so a page
+/// first by their newest entry (each prefix's listings are;
+/// [`newest_next`] picks among their next chunks), as the rule says: so a page
 /// fills from the newest chunks of every prefix, and what is older is
 /// counted from its meta or not read at all. Each prefix reads at most
 /// [`MAX_LISTINGS`] listings and [`MAX_READS`] chunks.
@@ -195,7 +190,7 @@ pub async fn read_prefixes(
     }
     loop {
         for source in &mut sources {
-            while source.waiting.is_empty() && source.more_listed() {
+            while source.waiting.is_empty() && source.cursor.is_some() {
                 if source.listings == MAX_LISTINGS {
                     // What this prefix holds past its last listing is
                     // older than every chunk fed: the answer covers what
@@ -208,11 +203,8 @@ pub async fn read_prefixes(
                 source.list_next(bucket).await?;
             }
         }
-        let newest = sources
-            .iter_mut()
-            .filter(|s| !s.waiting.is_empty())
-            .max_by(|a, b| a.waiting[0].meta.last.cmp(&b.waiting[0].meta.last));
-        let Some(source) = newest else {
+        let fronts = sources.iter().map(|s| s.waiting.front().map(|c| &c.meta));
+        let Some(source) = newest_next(fronts).and_then(|i| sources.get_mut(i)) else {
             return Ok(Ended::Exhausted);
         };
         let Some(chunk) = source.waiting.pop_front() else {

@@ -102,6 +102,24 @@ fn bucket(entries: &[LogEntry]) -> Vec<Store> {
         .collect()
 }
 
+/// The bucket's shards as a query reads them: one sequence, the next
+/// chunk always the newest of the shards' next ones ([`newest_next`]).
+fn shards_as_one(entries: &[LogEntry]) -> Vec<Store> {
+    let shards = bucket(entries);
+    let mut at = vec![0; shards.len()];
+    let mut sequence = Vec::new();
+    while let Some(s) = newest_next(
+        shards
+            .iter()
+            .zip(&at)
+            .map(|(shard, &i)| shard.0.get(i).map(|(meta, _)| meta)),
+    ) {
+        sequence.push(shards[s].0[at[s]].clone());
+        at[s] += 1;
+    }
+    vec![Store(sequence)]
+}
+
 /// The unattributed log's layout: chunks of every campaign mixed, of
 /// uneven sizes.
 fn unattributed(entries: &[LogEntry]) -> Vec<Store> {
@@ -218,8 +236,9 @@ fn queries() -> Vec<(LogQuery, Scope)> {
 fn every_filter_counts_and_pages_as_the_entries_say_in_every_store() {
     let entries = entries();
     type Layout = fn(&[LogEntry]) -> Vec<Store>;
-    let layouts: [(&str, Layout); 3] = [
+    let layouts: [(&str, Layout); 4] = [
         ("bucket", bucket),
+        ("bucket, shards as one", shards_as_one),
         ("unattributed", unattributed),
         ("totals", totals),
     ];
